@@ -1,0 +1,18 @@
+//! Schema migrations for SQLite and PostgreSQL, row-level security included.
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_schema;
+mod m20261127_000002_rls;
+pub mod schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_schema::Migration),
+            Box::new(m20261127_000002_rls::Migration),
+        ]
+    }
+}

@@ -1,0 +1,234 @@
+//! Storage: the only code that builds queries. `TenantTx` is the only door to tenant tables.
+//!
+//! A `TenantTx` is a transaction bound to one tenant: it cannot be opened without a tenant id,
+//! every query method on it filters by that id, and on PostgreSQL it also switches to the
+//! non-owner application role and sets `app.tenant_id`, so row-level security enforces the same
+//! rule a second time.
+use std::time::Duration;
+
+use migration::MigratorTrait;
+use sea_orm::sqlx;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
+
+use crate::config::DatabaseSettings;
+
+pub mod audit;
+pub mod keys;
+pub mod platform;
+pub mod sessions;
+pub mod users;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Db(DbErr),
+    #[error("crypto: {0}")]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("invalid stored data: {0}")]
+    Invalid(String),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(e: DbErr) -> Self {
+        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) = e.sql_err() {
+            return Self::Conflict("a record with the same unique key exists".into());
+        }
+        if is_unavailable(&e) {
+            return Self::Unavailable(e.to_string());
+        }
+        Self::Db(e)
+    }
+}
+
+fn is_unavailable(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            matches!(
+                inner.as_ref(),
+                sqlx::Error::Io(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::WorkerCrashed
+                    | sqlx::Error::Tls(_)
+            ) || inner.to_string().contains("database is locked")
+        }
+        _ => false,
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database handle shared by the whole service.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    rls_role: Option<String>,
+}
+
+impl Db {
+    pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Self> {
+        let url = settings.url.expose_secret().to_owned();
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.max_connections(settings.max_connections.max(2))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+            .connect_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+            .sqlx_logging(false);
+        if url.starts_with("sqlite:") {
+            ensure_sqlite_dir(&url);
+            opts.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        let conn = Database::connect(opts).await.map_err(|e| {
+            StoreError::Unavailable(format!("cannot connect to the database: {}", redact_db_error(&e)))
+        })?;
+        let rls_role = match conn.get_database_backend() {
+            DbBackend::Postgres if !settings.rls_role.trim().is_empty() => {
+                Some(settings.rls_role.trim().to_owned())
+            }
+            _ => None,
+        };
+        Ok(Self { conn, rls_role })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        migration::Migrator::up(&self.conn, None).await?;
+        Ok(())
+    }
+
+    /// Whether every migration is applied (readiness).
+    pub async fn migrations_applied(&self) -> StoreResult<bool> {
+        let pending = migration::Migrator::get_pending_migrations(&self.conn).await?;
+        Ok(pending.is_empty())
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.conn.ping().await?;
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        let _ = self.conn.close().await;
+    }
+
+    /// Opens a transaction bound to `tenant_id`.
+    pub async fn tenant(&self, tenant_id: Uuid) -> StoreResult<TenantTx> {
+        let txn = self.begin().await?;
+        if let Some(role) = &self.rls_role {
+            // The role name comes from configuration, not from a request; quote it anyway.
+            let quoted = format!("\"{}\"", role.replace('"', "\"\""));
+            txn.execute_unprepared(&format!("SET LOCAL ROLE {quoted}")).await?;
+        }
+        if self.is_postgres() {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config('app.tenant_id', $1, true)",
+                [tenant_id.to_string().into()],
+            ))
+            .await?;
+        }
+        Ok(TenantTx { txn, tenant_id })
+    }
+
+    /// A platform-level transaction (tables that are not tenant data).
+    pub async fn begin(&self) -> StoreResult<DatabaseTransaction> {
+        let mut options = TransactionOptions::default();
+        if self.backend() == DbBackend::Sqlite {
+            // Take the write lock up front: a deferred transaction that later writes can fail
+            // with SQLITE_BUSY instead of waiting.
+            options.sqlite_transaction_mode = Some(SqliteTransactionMode::Immediate);
+        }
+        Ok(self.conn.begin_with_options(options).await?)
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
+
+/// A transaction bound to one tenant.
+pub struct TenantTx {
+    txn: DatabaseTransaction,
+    tenant_id: Uuid,
+}
+
+impl TenantTx {
+    pub fn tenant_id(&self) -> Uuid {
+        self.tenant_id
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.txn.rollback().await?;
+        Ok(())
+    }
+}
+
+fn ensure_sqlite_dir(url: &str) {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return;
+    }
+    if let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        let _ = std::fs::create_dir_all(dir);
+    }
+}
+
+/// Database errors can carry the connection URL (and a password in it): keep only the kind.
+fn redact_db_error(e: &DbErr) -> String {
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(inner)) => match inner.as_ref() {
+            sqlx::Error::Io(io) => format!("i/o error: {}", io.kind()),
+            sqlx::Error::Database(db) => format!("server refused: {}", db.message()),
+            sqlx::Error::PoolTimedOut => "timed out".into(),
+            other => format!("{}", other).chars().take(120).collect(),
+        },
+        _ => "connection failed".into(),
+    }
+}
+
+/// Identifier of a row: time-ordered v7 UUIDs keep inserts index-friendly.
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}

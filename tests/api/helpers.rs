@@ -1,0 +1,127 @@
+//! spawn_app: a running wavault on a fresh database, with a manual clock and test secrets.
+use std::path::Path;
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use wavault::clock::ManualClock;
+use wavault::config::{Environment, Settings};
+use wavault::state::AppState;
+use wavault::startup::Application;
+
+pub const MASTER_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=,k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+pub const CERT_KEY: &str = "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
+pub const JWT_SECRET: &str = "test-jwt-secret-that-is-long-enough-0123456789";
+pub const APP_SECRET: &str = "test-app-secret";
+pub const VERIFY_TOKEN: &str = "test-verify-token";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// 2026-11-02T09:00:00Z, a Monday.
+pub const START_MS: i64 = 1_793_610_000_000;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: ManualClock,
+    pub state: AppState,
+    pub db_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A fresh database URL: a new PostgreSQL database, or a SQLite file in a temporary directory.
+pub async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("WAVAULT_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let admin = Database::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at WAVAULT_TEST_DATABASE_URL is unreachable: {e}"));
+            let name = format!("wavault_t_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b).expect("database url has a path");
+            (format!("{base}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("wavault.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+pub fn test_settings(db_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut overrides: Vec<(&str, &str)> = vec![
+        ("database.url", db_url),
+        ("crypto.master_keys", MASTER_KEYS),
+        ("crypto.active_key", "k1"),
+        ("crypto.certificate_key", CERT_KEY),
+        ("auth.jwt_secret", JWT_SECRET),
+        ("meta.app_secrets", APP_SECRET),
+        ("meta.verify_token", VERIFY_TOKEN),
+        ("server.port", "0"),
+        ("database.max_connections", "8"),
+    ];
+    overrides.extend_from_slice(extra);
+    Settings::load_from(Path::new("config"), Environment::Test, &overrides, false).expect("test settings")
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let (db_url, dir) = fresh_database().await;
+    let settings = test_settings(&db_url, extra);
+    let clock = ManualClock::new(START_MS);
+    let app = Application::build_with_clock(settings, Arc::new(clock.clone()), true)
+        .await
+        .expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        clock,
+        state,
+        db_url,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        let mut r = self.client.get(self.url(path));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut r = self.client.request(method, self.url(path)).json(body);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().await.expect("request")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> reqwest::Response {
+        self.send_json(reqwest::Method::POST, path, token, body).await
+    }
+}
+
+/// Status and JSON body of a response.
+pub async fn status_json(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(json!({"raw": text})))
+}
