@@ -13,7 +13,11 @@ use crate::identity::{self, Actor};
 use crate::startup::{Application, build_state};
 
 #[derive(Parser, Debug)]
-#[command(name = "wavault", version, about = "Encrypted, tenant-isolated WhatsApp Business data vault")]
+#[command(
+    name = "wavault",
+    version,
+    about = "Encrypted, tenant-isolated WhatsApp Business data vault"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -131,7 +135,11 @@ pub fn main() -> ExitCode {
 }
 
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain().map(ToString::to_string).collect::<Vec<_>>().join(": ").replace('\n', " ")
+    e.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+        .replace('\n', " ")
 }
 
 fn read_password() -> anyhow::Result<String> {
@@ -139,9 +147,15 @@ fn read_password() -> anyhow::Result<String> {
         return Ok(p);
     }
     let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
     let p = line.trim_end_matches(['\r', '\n']).to_owned();
-    anyhow::ensure!(!p.is_empty(), "no password: set WAVAULT_PASSWORD or pipe it on standard input");
+    anyhow::ensure!(
+        !p.is_empty(),
+        "no password: set WAVAULT_PASSWORD or pipe it on standard input"
+    );
     Ok(p)
 }
 
@@ -159,38 +173,88 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             state.db.migrate().await.context("migrations failed")?;
             println!("migrations applied");
         }
-        Command::Staff { cmd: StaffCmd::Create { email, role } } => {
+        Command::Staff {
+            cmd: StaffCmd::Create { email, role },
+        } => {
             let role: Role = role.parse().map_err(|_| anyhow::anyhow!("unknown role"))?;
-            let id = identity::create_staff(&state, &email, &read_password()?, role, &actor).await?;
+            let id =
+                identity::create_staff(&state, &email, &read_password()?, role, &actor).await?;
             println!("{id}");
         }
-        Command::Tenant { cmd: TenantCmd::Create { name, slug, owner_email } } => {
-            let t = identity::create_tenant(&state, &name, &slug, &owner_email, &read_password()?, &actor).await?;
+        Command::Tenant {
+            cmd:
+                TenantCmd::Create {
+                    name,
+                    slug,
+                    owner_email,
+                },
+        } => {
+            let t = identity::create_tenant(
+                &state,
+                &name,
+                &slug,
+                &owner_email,
+                &read_password()?,
+                &actor,
+            )
+            .await?;
             println!("{}", t.id);
         }
-        Command::User { cmd: UserCmd::Create { tenant, email, role } } => {
+        Command::User {
+            cmd:
+                UserCmd::Create {
+                    tenant,
+                    email,
+                    role,
+                },
+        } => {
             let role: Role = role.parse().map_err(|_| anyhow::anyhow!("unknown role"))?;
-            let t = state.db.tenant_by_slug(&tenant).await.map_err(|_| anyhow::anyhow!("no tenant with slug '{tenant}'"))?;
-            let id = identity::create_user(&state, t.id, &email, &read_password()?, role, &actor).await?;
+            let t = state
+                .db
+                .tenant_by_slug(&tenant)
+                .await
+                .map_err(|_| anyhow::anyhow!("no tenant with slug '{tenant}'"))?;
+            let id = identity::create_user(&state, t.id, &email, &read_password()?, role, &actor)
+                .await?;
             println!("{id}");
         }
-        Command::Keys { cmd: KeysCmd::RotateMaster } => {
+        Command::Keys {
+            cmd: KeysCmd::RotateMaster,
+        } => {
             let n = state.keys.rotate_master().await?;
-            println!("rewrapped {n} data key versions under '{}'", state.keys.ring().active_id());
+            println!(
+                "rewrapped {n} data key versions under '{}'",
+                state.keys.ring().active_id()
+            );
         }
-        Command::Audit { cmd: AuditCmd::Verify { tenant } } => audit_verify(&state, tenant).await?,
+        Command::Audit {
+            cmd: AuditCmd::Verify { tenant },
+        } => audit_verify(&state, tenant).await?,
     }
     state.db.close().await;
     Ok(())
 }
 
-async fn audit_verify(state: &crate::state::AppState, tenant: Option<String>) -> anyhow::Result<()> {
+async fn audit_verify(
+    state: &crate::state::AppState,
+    tenant: Option<String>,
+) -> anyhow::Result<()> {
     let tenants = match tenant {
-        Some(slug) => vec![state.db.tenant_by_slug(&slug).await.map_err(|_| anyhow::anyhow!("no tenant with slug '{slug}'"))?],
+        Some(slug) => vec![
+            state
+                .db
+                .tenant_by_slug(&slug)
+                .await
+                .map_err(|_| anyhow::anyhow!("no tenant with slug '{slug}'"))?,
+        ],
         None => {
             let p = state.db.verify_platform_audit().await?;
             println!("platform: ok={} events={}", p.ok, p.events_checked);
-            anyhow::ensure!(p.ok, "platform audit chain broken at seq {:?}", p.first_bad_seq);
+            anyhow::ensure!(
+                p.ok,
+                "platform audit chain broken at seq {:?}",
+                p.first_bad_seq
+            );
             all_tenants(state).await?
         }
     };
@@ -199,12 +263,19 @@ async fn audit_verify(state: &crate::state::AppState, tenant: Option<String>) ->
         let c = tx.verify_audit().await?;
         tx.commit().await?;
         println!("{}: ok={} events={}", t.slug, c.ok, c.events_checked);
-        anyhow::ensure!(c.ok, "audit chain of tenant '{}' broken at seq {:?}", t.slug, c.first_bad_seq);
+        anyhow::ensure!(
+            c.ok,
+            "audit chain of tenant '{}' broken at seq {:?}",
+            t.slug,
+            c.first_bad_seq
+        );
     }
     Ok(())
 }
 
-async fn all_tenants(state: &crate::state::AppState) -> anyhow::Result<Vec<entity::tenants::Model>> {
+async fn all_tenants(
+    state: &crate::state::AppState,
+) -> anyhow::Result<Vec<entity::tenants::Model>> {
     let mut out = Vec::new();
     let mut after = None;
     loop {

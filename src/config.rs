@@ -158,7 +158,9 @@ impl Settings {
     ) -> Result<Self, ConfigError> {
         let mut builder = config::Config::builder()
             .add_source(config::File::from(dir.join("base.toml")).required(true))
-            .add_source(config::File::from(dir.join(format!("{}.toml", env.as_str()))).required(false));
+            .add_source(
+                config::File::from(dir.join(format!("{}.toml", env.as_str()))).required(false),
+            );
         if read_process_env {
             builder = builder.add_source(
                 config::Environment::with_prefix("WAVAULT")
@@ -193,39 +195,70 @@ impl Settings {
     }
 
     fn resolve_secret_files(&mut self) -> Result<(), ConfigError> {
-        resolve(&mut self.crypto.master_keys, &self.crypto.master_keys_file, "crypto.master_keys_file")?;
-        resolve(&mut self.crypto.certificate_key, &self.crypto.certificate_key_file, "crypto.certificate_key_file")?;
-        resolve(&mut self.auth.jwt_secret, &self.auth.jwt_secret_file, "auth.jwt_secret_file")?;
-        resolve(&mut self.meta.app_secrets, &self.meta.app_secrets_file, "meta.app_secrets_file")?;
-        resolve(&mut self.meta.verify_token, &self.meta.verify_token_file, "meta.verify_token_file")?;
+        resolve(
+            &mut self.crypto.master_keys,
+            &self.crypto.master_keys_file,
+            "crypto.master_keys_file",
+        )?;
+        resolve(
+            &mut self.crypto.certificate_key,
+            &self.crypto.certificate_key_file,
+            "crypto.certificate_key_file",
+        )?;
+        resolve(
+            &mut self.auth.jwt_secret,
+            &self.auth.jwt_secret_file,
+            "auth.jwt_secret_file",
+        )?;
+        resolve(
+            &mut self.meta.app_secrets,
+            &self.meta.app_secrets_file,
+            "meta.app_secrets_file",
+        )?;
+        resolve(
+            &mut self.meta.verify_token,
+            &self.meta.verify_token_file,
+            "meta.verify_token_file",
+        )?;
         Ok(())
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
         let required = [
             (&self.crypto.master_keys, "WAVAULT__CRYPTO__MASTER_KEYS"),
-            (&self.crypto.certificate_key, "WAVAULT__CRYPTO__CERTIFICATE_KEY"),
+            (
+                &self.crypto.certificate_key,
+                "WAVAULT__CRYPTO__CERTIFICATE_KEY",
+            ),
             (&self.auth.jwt_secret, "WAVAULT__AUTH__JWT_SECRET"),
             (&self.meta.app_secrets, "WAVAULT__META__APP_SECRETS"),
             (&self.meta.verify_token, "WAVAULT__META__VERIFY_TOKEN"),
         ];
         for (secret, name) in required {
             if secret.expose_secret().trim().is_empty() {
-                return Err(invalid(format!("{name} is not set (environment or *_file)")));
+                return Err(invalid(format!(
+                    "{name} is not set (environment or *_file)"
+                )));
             }
         }
         if self.crypto.active_key.trim().is_empty() {
             return Err(invalid("WAVAULT__CRYPTO__ACTIVE_KEY is not set"));
         }
         if self.auth.jwt_secret.expose_secret().len() < 32 {
-            return Err(invalid("WAVAULT__AUTH__JWT_SECRET must be at least 32 bytes"));
+            return Err(invalid(
+                "WAVAULT__AUTH__JWT_SECRET must be at least 32 bytes",
+            ));
         }
         let r = &self.retention;
         if r.deletion_business_days == 0 || r.deletion_business_days > 7 {
-            return Err(invalid("retention.deletion_business_days must be between 1 and 7"));
+            return Err(invalid(
+                "retention.deletion_business_days must be between 1 and 7",
+            ));
         }
         if self.auth.access_ttl_secs <= 0 || self.auth.refresh_ttl_secs <= 0 {
-            return Err(invalid("auth.access_ttl_secs and auth.refresh_ttl_secs must be positive"));
+            return Err(invalid(
+                "auth.access_ttl_secs and auth.refresh_ttl_secs must be positive",
+            ));
         }
         if self.auth.max_concurrent_hashes == 0 {
             return Err(invalid("auth.max_concurrent_hashes must be at least 1"));
@@ -236,8 +269,13 @@ impl Settings {
             return Err(invalid("meta.graph_base_url must be an http(s) URL"));
         }
         let url = self.database.url.expose_secret();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-            return Err(invalid("database.url must start with sqlite: or postgres://"));
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url must start with sqlite: or postgres://",
+            ));
         }
         Ok(())
     }
@@ -260,8 +298,13 @@ fn resolve(secret: &mut SecretString, file: &str, key: &str) -> Result<(), Confi
         return Ok(());
     }
     let path = PathBuf::from(file);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| invalid(format!("{key}: cannot read {}: {}", path.display(), e.kind())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        invalid(format!(
+            "{key}: cannot read {}: {}",
+            path.display(),
+            e.kind()
+        ))
+    })?;
     *secret = SecretString::from(text.trim().to_owned());
     Ok(())
 }

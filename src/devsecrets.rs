@@ -47,8 +47,9 @@ pub fn fill_missing(settings: &mut Settings) -> Result<(), ConfigError> {
     let secrets: DevSecrets = if path.exists() {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::Invalid(format!("{file}: {}", e.kind())))?;
-        serde_json::from_str(&text)
-            .map_err(|_| ConfigError::Invalid(format!("{file} is not a development secrets file")))?
+        serde_json::from_str(&text).map_err(|_| {
+            ConfigError::Invalid(format!("{file} is not a development secrets file"))
+        })?
     } else {
         let s = generate()?;
         if let Some(dir) = path.parent() {
@@ -67,7 +68,10 @@ pub fn fill_missing(settings: &mut Settings) -> Result<(), ConfigError> {
         }
     };
     fill(&mut settings.crypto.master_keys, &secrets.master_keys);
-    fill(&mut settings.crypto.certificate_key, &secrets.certificate_key);
+    fill(
+        &mut settings.crypto.certificate_key,
+        &secrets.certificate_key,
+    );
     fill(&mut settings.auth.jwt_secret, &secrets.jwt_secret);
     fill(&mut settings.meta.app_secrets, &secrets.app_secrets);
     fill(&mut settings.meta.verify_token, &secrets.verify_token);

@@ -45,7 +45,11 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, code, detail)
     }
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", "your role does not allow this action")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "your role does not allow this action",
+        )
     }
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
@@ -59,7 +63,11 @@ impl ApiError {
     pub fn too_many(retry_after: u64) -> Self {
         Self {
             retry_after: Some(retry_after.max(1)),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many attempts; retry later")
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many attempts; retry later",
+            )
         }
     }
     pub fn unavailable() -> Self {
@@ -75,7 +83,11 @@ impl ApiError {
     /// An unexpected failure: logged with its cause, answered with nothing but a request id.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
     }
 }
 

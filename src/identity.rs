@@ -21,10 +21,21 @@ pub struct Actor {
 
 impl Actor {
     pub fn cli() -> Self {
-        Self { kind: "cli", id: None, ip: None, user_agent: None }
+        Self {
+            kind: "cli",
+            id: None,
+            ip: None,
+            user_agent: None,
+        }
     }
 
-    pub fn record(&self, action: &str, target_type: &str, target_id: impl ToString, detail: serde_json::Value) -> AuditRecord {
+    pub fn record(
+        &self,
+        action: &str,
+        target_type: &str,
+        target_id: impl ToString,
+        detail: serde_json::Value,
+    ) -> AuditRecord {
         AuditRecord {
             actor_kind: self.kind.to_owned(),
             actor_id: self.id,
@@ -55,7 +66,9 @@ impl From<IdentityError> for ApiError {
         match e {
             IdentityError::Policy { code, detail } => ApiError::unprocessable(code, detail),
             IdentityError::Invalid(code, detail) => ApiError::unprocessable(code, detail),
-            IdentityError::Store(StoreError::Conflict(what)) => ApiError::conflict("already_exists", what),
+            IdentityError::Store(StoreError::Conflict(what)) => {
+                ApiError::conflict("already_exists", what)
+            }
             IdentityError::Store(s) => s.into(),
             IdentityError::Hash => ApiError::internal(&"password hashing failed"),
         }
@@ -66,21 +79,35 @@ impl From<IdentityError> for ApiError {
 pub fn normalize_email(email: &str) -> Result<String, IdentityError> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
-        && e.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
         && !e.chars().any(char::is_whitespace);
-    if valid { Ok(e) } else { Err(IdentityError::Invalid("invalid_email", "email address is not valid".into())) }
+    if valid {
+        Ok(e)
+    } else {
+        Err(IdentityError::Invalid(
+            "invalid_email",
+            "email address is not valid".into(),
+        ))
+    }
 }
 
 fn valid_slug(slug: &str) -> bool {
     (3..=63).contains(&slug.len())
-        && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !slug.starts_with('-')
         && !slug.ends_with('-')
 }
 
 /// Argon2id off the async runtime, under the concurrency cap.
 pub async fn hash_password(state: &AppState, password: &str) -> Result<String, IdentityError> {
-    let _permit = state.hash_permits.acquire().await.map_err(|_| IdentityError::Hash)?;
+    let _permit = state
+        .hash_permits
+        .acquire()
+        .await
+        .map_err(|_| IdentityError::Hash)?;
     let pw = zeroize::Zeroizing::new(password.to_owned());
     let params = state.password_params.clone();
     tokio::task::spawn_blocking(move || auth::hash_password(&pw, &params))
@@ -90,8 +117,10 @@ pub async fn hash_password(state: &AppState, password: &str) -> Result<String, I
 }
 
 fn check_password(password: &str, email: &str) -> Result<(), IdentityError> {
-    auth::check_policy(password, email)
-        .map_err(|v| IdentityError::Policy { code: v.code(), detail: v.detail().to_owned() })
+    auth::check_policy(password, email).map_err(|v| IdentityError::Policy {
+        code: v.code(),
+        detail: v.detail().to_owned(),
+    })
 }
 
 pub async fn create_tenant(
@@ -104,7 +133,10 @@ pub async fn create_tenant(
 ) -> Result<entity::tenants::Model, IdentityError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 200 {
-        return Err(IdentityError::Invalid("invalid_name", "name must be 1 to 200 characters".into()));
+        return Err(IdentityError::Invalid(
+            "invalid_name",
+            "name must be 1 to 200 characters".into(),
+        ));
     }
     if !valid_slug(slug) {
         return Err(IdentityError::Invalid(
@@ -123,14 +155,42 @@ pub async fn create_tenant(
     // scope right after, so a crash in between leaves a tenant without an owner but never an
     // owner without a tenant (an operator re-runs `user create`).
     let txn = state.db.begin().await?;
-    insert_tenant(&txn, NewTenant { id: tenant_id, name, slug, now }).await?;
+    insert_tenant(
+        &txn,
+        NewTenant {
+            id: tenant_id,
+            name,
+            slug,
+            now,
+        },
+    )
+    .await?;
     state.keys.create_for_tenant(&txn, tenant_id).await?;
-    append_platform(&txn, Some(tenant_id), &actor.record("tenant.create", "tenant", tenant_id, json!({"slug": slug})), now).await?;
-    sea_orm::TransactionSession::commit(txn).await.map_err(StoreError::from)?;
+    append_platform(
+        &txn,
+        Some(tenant_id),
+        &actor.record("tenant.create", "tenant", tenant_id, json!({"slug": slug})),
+        now,
+    )
+    .await?;
+    sea_orm::TransactionSession::commit(txn)
+        .await
+        .map_err(StoreError::from)?;
 
     let tx = state.db.tenant(tenant_id).await?;
-    tx.insert_user(NewUser { id: owner_id, email: &email, password_hash: &hash, role: Role::Owner.as_str(), now }).await?;
-    tx.append_audit(&actor.record("user.create", "user", owner_id, json!({"role": "owner"})), now).await?;
+    tx.insert_user(NewUser {
+        id: owner_id,
+        email: &email,
+        password_hash: &hash,
+        role: Role::Owner.as_str(),
+        now,
+    })
+    .await?;
+    tx.append_audit(
+        &actor.record("user.create", "user", owner_id, json!({"role": "owner"})),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(state.db.tenant_by_id(tenant_id).await?)
 }
@@ -144,7 +204,10 @@ pub async fn create_user(
     actor: &Actor,
 ) -> Result<Uuid, IdentityError> {
     if role.is_platform() {
-        return Err(IdentityError::Invalid("invalid_role", "role must be owner, admin or agent".into()));
+        return Err(IdentityError::Invalid(
+            "invalid_role",
+            "role must be owner, admin or agent".into(),
+        ));
     }
     let email = normalize_email(email)?;
     check_password(password, &email)?;
@@ -152,8 +215,19 @@ pub async fn create_user(
     let now = state.clock.now_ms();
     let id = new_id();
     let tx = state.db.tenant(tenant_id).await?;
-    tx.insert_user(NewUser { id, email: &email, password_hash: &hash, role: role.as_str(), now }).await?;
-    tx.append_audit(&actor.record("user.create", "user", id, json!({"role": role.as_str()})), now).await?;
+    tx.insert_user(NewUser {
+        id,
+        email: &email,
+        password_hash: &hash,
+        role: role.as_str(),
+        now,
+    })
+    .await?;
+    tx.append_audit(
+        &actor.record("user.create", "user", id, json!({"role": role.as_str()})),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -166,7 +240,10 @@ pub async fn create_staff(
     actor: &Actor,
 ) -> Result<Uuid, IdentityError> {
     if !role.is_platform() {
-        return Err(IdentityError::Invalid("invalid_role", "role must be operator or support".into()));
+        return Err(IdentityError::Invalid(
+            "invalid_role",
+            "role must be operator or support".into(),
+        ));
     }
     let email = normalize_email(email)?;
     check_password(password, &email)?;
@@ -175,7 +252,15 @@ pub async fn create_staff(
     let id = new_id();
     let txn = state.db.begin().await?;
     crate::store::platform::insert_staff(&txn, id, &email, &hash, role.as_str(), now).await?;
-    append_platform(&txn, None, &actor.record("staff.create", "staff", id, json!({"role": role.as_str()})), now).await?;
-    sea_orm::TransactionSession::commit(txn).await.map_err(StoreError::from)?;
+    append_platform(
+        &txn,
+        None,
+        &actor.record("staff.create", "staff", id, json!({"role": role.as_str()})),
+        now,
+    )
+    .await?;
+    sea_orm::TransactionSession::commit(txn)
+        .await
+        .map_err(StoreError::from)?;
     Ok(id)
 }

@@ -17,7 +17,9 @@ pub struct KeyService {
 
 impl std::fmt::Debug for KeyService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyService").field("ring", &self.ring).finish_non_exhaustive()
+        f.debug_struct("KeyService")
+            .field("ring", &self.ring)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,10 +43,16 @@ impl KeyService {
             return Ok(keys);
         }
         let rows = key_rows::live_versions(self.db.conn(), tenant_id).await?;
-        let active = rows.iter().map(|r| r.version).max().ok_or(StoreError::NotFound)?;
+        let active = rows
+            .iter()
+            .map(|r| r.version)
+            .max()
+            .ok_or(StoreError::NotFound)?;
         let mut versions = Vec::with_capacity(rows.len());
         for row in rows {
-            let Some(blob) = row.wrapped_dek.as_deref() else { continue };
+            let Some(blob) = row.wrapped_dek.as_deref() else {
+                continue;
+            };
             let dek = self.ring.unwrap(tenant_id, &row.kek_id, blob)?;
             versions.push((row.version, dek));
         }
@@ -83,7 +91,10 @@ impl KeyService {
     /// Adds a new active version for a tenant; existing values keep opening with old versions.
     pub async fn add_version(&self, tenant_id: Uuid) -> StoreResult<i32> {
         let txn = self.db.begin().await?;
-        let next = key_rows::max_version(&txn, tenant_id).await?.ok_or(StoreError::NotFound)? + 1;
+        let next = key_rows::max_version(&txn, tenant_id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            + 1;
         let dek = DataKey::generate()?;
         let wrapped = self.ring.wrap(tenant_id, &dek)?;
         key_rows::insert_version(&txn, tenant_id, next, &wrapped, self.clock.now_ms()).await?;
@@ -98,7 +109,9 @@ impl KeyService {
         let rows = key_rows::all_live(&txn).await?;
         let mut changed = 0;
         for row in rows {
-            let Some(blob) = row.wrapped_dek.as_deref() else { continue };
+            let Some(blob) = row.wrapped_dek.as_deref() else {
+                continue;
+            };
             if row.kek_id == self.ring.active_id() {
                 continue;
             }

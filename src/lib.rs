@@ -9,10 +9,10 @@ pub mod devsecrets;
 pub mod error;
 pub mod identity;
 pub mod keys;
+pub mod messaging;
 pub mod service;
 pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod webhook;
-

@@ -36,7 +36,9 @@ fn metrics_handle() -> anyhow::Result<metrics_exporter_prometheus::PrometheusHan
         return Ok(h.clone());
     }
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+        .set_buckets(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+        ])
         .context("metrics buckets")?
         .build_recorder();
     let handle = recorder.handle();
@@ -69,7 +71,11 @@ impl Application {
         let port = listener.local_addr()?.port();
         let server = run(listener, state.clone())?;
         tracing::info!(address = %format!("{}:{}", state.settings.server.host, port), "listening");
-        Ok(Self { port, server, state })
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -93,7 +99,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         &settings.crypto.active_key,
     )?;
     let signer = CertSigner::from_seed_b64(settings.crypto.certificate_key.expose_secret())
-        .map_err(|_| anyhow::anyhow!("WAVAULT__CRYPTO__CERTIFICATE_KEY must be base64 of 32 bytes"))?;
+        .map_err(|_| {
+            anyhow::anyhow!("WAVAULT__CRYPTO__CERTIFICATE_KEY must be base64 of 32 bytes")
+        })?;
     let jwt = JwtKeys::new(
         settings.auth.jwt_secret.expose_secret().as_bytes(),
         &settings.auth.issuer,
@@ -108,13 +116,20 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     };
     password_params.validate()?;
     let db = Db::connect(&settings.database).await?;
-    let keys = KeyService::new(ring, settings.crypto.key_cache_capacity, db.clone(), clock.clone());
+    let keys = KeyService::new(
+        ring,
+        settings.crypto.key_cache_capacity,
+        db.clone(),
+        clock.clone(),
+    );
     let throttle = LoginThrottle::new(
         settings.auth.max_failed_logins,
         settings.auth.failed_login_window_secs,
     );
     Ok(AppState {
-        hash_permits: Arc::new(tokio::sync::Semaphore::new(settings.auth.max_concurrent_hashes)),
+        hash_permits: Arc::new(tokio::sync::Semaphore::new(
+            settings.auth.max_concurrent_hashes,
+        )),
         settings: Arc::new(settings),
         db,
         keys,
@@ -129,7 +144,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let workers = match state.settings.server.workers {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
         n => n,
     };
     let shutdown = state.settings.server.shutdown_timeout_secs;
@@ -173,7 +190,10 @@ async fn observe(
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
     if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&request_id.to_string()) {
-        res.headers_mut().insert(actix_web::http::header::HeaderName::from_static("x-request-id"), v);
+        res.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("x-request-id"),
+            v,
+        );
     }
     let labels = [
         ("method", method.clone()),
@@ -181,7 +201,8 @@ async fn observe(
         ("status", status.to_string()),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
+    metrics::histogram!("http_request_duration_seconds", &labels[..2])
+        .record(elapsed.as_secs_f64());
     if status >= 500 {
         tracing::error!(%request_id, %method, route = %route, status, "request failed");
     } else {

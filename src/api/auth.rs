@@ -28,7 +28,12 @@ pub struct TokenPair {
 
 impl From<svc::Tokens> for TokenPair {
     fn from(t: svc::Tokens) -> Self {
-        Self { access_token: t.access, refresh_token: t.refresh, token_type: "Bearer", expires_in: t.expires_in }
+        Self {
+            access_token: t.access,
+            refresh_token: t.refresh,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+        }
     }
 }
 
@@ -60,7 +65,11 @@ pub struct Me {
 #[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 #[post("/v1/auth/login")]
-pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json<LoginRequest>) -> ApiResult<HttpResponse> {
+pub async fn login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
     let (ip, user_agent) = client_info(&req);
     let body = body.into_inner();
     let tokens = svc::login(
@@ -81,7 +90,10 @@ pub async fn login(state: web::Data<AppState>, req: HttpRequest, body: web::Json
 #[utoipa::path(post, path = "/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ErrorBody)))]
 #[post("/v1/auth/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: web::Json<RefreshRequest>) -> ApiResult<HttpResponse> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: web::Json<RefreshRequest>,
+) -> ApiResult<HttpResponse> {
     let tokens = svc::refresh(&state, &body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(TokenPair::from(tokens)))
 }
@@ -112,7 +124,10 @@ pub async fn me(caller: Caller) -> HttpResponse {
 #[post("/v1/auth/totp/enroll")]
 pub async fn totp_enroll(state: web::Data<AppState>, caller: Caller) -> ApiResult<HttpResponse> {
     let (secret, otpauth_uri) = svc::totp_enroll(&state, &caller).await?;
-    Ok(HttpResponse::Ok().json(TotpEnrollment { secret, otpauth_uri }))
+    Ok(HttpResponse::Ok().json(TotpEnrollment {
+        secret,
+        otpauth_uri,
+    }))
 }
 
 #[utoipa::path(post, path = "/v1/auth/totp/confirm", tag = "auth", security(("bearer" = [])), request_body = TotpConfirmRequest,

@@ -20,9 +20,10 @@ fn json_error(err: &JsonPayloadError) -> ApiError {
                 "the request body is too large",
             )
         }
-        JsonPayloadError::ContentType => {
-            ApiError::bad_request("invalid_content_type", "expected Content-Type: application/json")
-        }
+        JsonPayloadError::ContentType => ApiError::bad_request(
+            "invalid_content_type",
+            "expected Content-Type: application/json",
+        ),
         JsonPayloadError::Deserialize(e) if e.is_data() => {
             // Field names from serde are safe to echo; values are never included.
             ApiError::unprocessable("invalid_request", sanitize(&e.to_string()))
@@ -43,7 +44,11 @@ fn sanitize(msg: &str) -> String {
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
         let _ = err;
-        ApiError::bad_request("invalid_query", "the query string is not valid for this route").into()
+        ApiError::bad_request(
+            "invalid_query",
+            "the query string is not valid for this route",
+        )
+        .into()
     })
 }
 

@@ -3,13 +3,29 @@ use actix_web::{HttpResponse, web};
 
 use crate::error::ApiError;
 
-pub mod extract;
+pub mod audit;
 pub mod auth;
+pub mod contacts;
+pub mod conversations;
+pub mod extract;
 pub mod health;
+pub mod numbers;
+pub mod settings;
+pub mod tenants;
+pub mod users;
+pub mod webhooks;
 
 /// Routes under `/v1` and `/webhooks`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
+    tenants::configure(cfg);
+    users::configure(cfg);
+    settings::configure(cfg);
+    audit::configure(cfg);
+    numbers::configure(cfg);
+    webhooks::configure(cfg);
+    conversations::configure(cfg);
+    contacts::configure(cfg);
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

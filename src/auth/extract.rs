@@ -31,7 +31,11 @@ pub struct Caller {
 impl Caller {
     pub fn actor(&self) -> Actor {
         Actor {
-            kind: if self.principal.role.is_platform() { "staff" } else { "user" },
+            kind: if self.principal.role.is_platform() {
+                "staff"
+            } else {
+                "user"
+            },
             id: Some(self.principal.user_id),
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
@@ -56,9 +60,15 @@ pub fn client_info(req: &HttpRequest) -> (Option<String>, Option<String>) {
 }
 
 fn bearer(req: &HttpRequest) -> Option<String> {
-    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
 }
 
 async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
@@ -77,7 +87,11 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
     let invalid = || ApiError::unauthorized("invalid_token");
     match claims.tid {
         Some(tenant_id) => {
-            let tenant = state.db.tenant_by_id(tenant_id).await.map_err(|_| invalid())?;
+            let tenant = state
+                .db
+                .tenant_by_id(tenant_id)
+                .await
+                .map_err(|_| invalid())?;
             if tenant.status != STATUS_ACTIVE {
                 return Err(invalid());
             }
@@ -93,12 +107,20 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
                 Err(e) => return Err(e.into()),
             };
             tx.commit().await?;
-            if session.user_id != user.id || !live(session.revoked_at, session.expires_at) || user.disabled {
+            if session.user_id != user.id
+                || !live(session.revoked_at, session.expires_at)
+                || user.disabled
+            {
                 return Err(invalid());
             }
             let role: Role = user.role.parse().map_err(|_| invalid())?;
             Ok(Caller {
-                principal: Principal { user_id: user.id, session_id: session.id, tenant_id: Some(tenant_id), role },
+                principal: Principal {
+                    user_id: user.id,
+                    session_id: session.id,
+                    tenant_id: Some(tenant_id),
+                    role,
+                },
                 email: user.email,
                 totp_enabled: user.totp_enabled,
                 must_enroll_totp: tenant.require_totp && !user.totp_enabled,
@@ -107,18 +129,30 @@ async fn authenticate(req: HttpRequest) -> Result<Caller, ApiError> {
             })
         }
         None => {
-            let session = state.db.staff_session(claims.sid).await?.ok_or_else(invalid)?;
+            let session = state
+                .db
+                .staff_session(claims.sid)
+                .await?
+                .ok_or_else(invalid)?;
             let staff = match state.db.staff_by_id(claims.sub).await {
                 Ok(s) => s,
                 Err(StoreError::NotFound) => return Err(invalid()),
                 Err(e) => return Err(e.into()),
             };
-            if session.staff_id != staff.id || !live(session.revoked_at, session.expires_at) || staff.disabled {
+            if session.staff_id != staff.id
+                || !live(session.revoked_at, session.expires_at)
+                || staff.disabled
+            {
                 return Err(invalid());
             }
             let role: Role = staff.role.parse().map_err(|_| invalid())?;
             Ok(Caller {
-                principal: Principal { user_id: staff.id, session_id: session.id, tenant_id: None, role },
+                principal: Principal {
+                    user_id: staff.id,
+                    session_id: session.id,
+                    tenant_id: None,
+                    role,
+                },
                 email: staff.email,
                 totp_enabled: staff.totp_enabled,
                 must_enroll_totp: false,
@@ -158,11 +192,29 @@ pub mod perm {
         };
     }
     needs!(
-        ManageTenants, ReadTenantsMetadata, ReadOwnTenantMetadata, RequestTenantDeletion,
-        CancelTenantDeletion, ExecuteTenantDeletion, ReadTenantDeletion, ManageBillingRecords,
-        ReadBillingRecords, ManageNumbers, ManageUsers, ManageSettings, ManageSupportGrants,
-        ReadAudit, ReadContacts, WriteContacts, ExportContacts, EraseContacts, ReadConversations,
-        AssignConversations, UpdateConversationStatus, SendMessages, ManageStaff,
+        ManageTenants,
+        ReadTenantsMetadata,
+        ReadOwnTenantMetadata,
+        RequestTenantDeletion,
+        CancelTenantDeletion,
+        ExecuteTenantDeletion,
+        ReadTenantDeletion,
+        ManageBillingRecords,
+        ReadBillingRecords,
+        ManageNumbers,
+        ManageUsers,
+        ManageSettings,
+        ManageSupportGrants,
+        ReadAudit,
+        ReadContacts,
+        WriteContacts,
+        ExportContacts,
+        EraseContacts,
+        ReadConversations,
+        AssignConversations,
+        UpdateConversationStatus,
+        SendMessages,
+        ManageStaff,
     );
 }
 
@@ -199,7 +251,10 @@ impl<P: Need + 'static> FromRequest for Authorized<P> {
             if !role_allows(caller.principal.role, P::PERMISSION) {
                 return Err(ApiError::forbidden());
             }
-            Ok(Self { caller, _need: PhantomData })
+            Ok(Self {
+                caller,
+                _need: PhantomData,
+            })
         })
     }
 }

@@ -25,7 +25,9 @@ impl LoginThrottle {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, i64)>> {
-        self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Seconds to wait if any of `keys` is locked out at `now_ms`.

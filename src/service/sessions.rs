@@ -46,8 +46,16 @@ struct Account {
 
 const PLATFORM_SCOPE: &str = "p";
 
-async fn verify_password(state: &AppState, password: &Zeroizing<String>, hash: &str) -> ApiResult<bool> {
-    let _permit = state.hash_permits.acquire().await.map_err(|e| ApiError::internal(&e))?;
+async fn verify_password(
+    state: &AppState,
+    password: &Zeroizing<String>,
+    hash: &str,
+) -> ApiResult<bool> {
+    let _permit = state
+        .hash_permits
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     let pw = password.clone();
     let hash = hash.to_owned();
     tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
@@ -56,7 +64,11 @@ async fn verify_password(state: &AppState, password: &Zeroizing<String>, hash: &
         .map_err(|e| ApiError::internal(&e))
 }
 
-async fn find_account(state: &AppState, tenant_id: Option<Uuid>, email: &str) -> ApiResult<Option<Account>> {
+async fn find_account(
+    state: &AppState,
+    tenant_id: Option<Uuid>,
+    email: &str,
+) -> ApiResult<Option<Account>> {
     Ok(match tenant_id {
         Some(tid) => {
             let tx = state.db.tenant(tid).await?;
@@ -102,7 +114,9 @@ async fn audit(state: &AppState, tenant_id: Option<Uuid>, rec: AuditRecord) -> A
         None => {
             let txn = state.db.begin().await?;
             append_platform(&txn, None, &rec, now).await?;
-            sea_orm::TransactionSession::commit(txn).await.map_err(StoreError::from)?;
+            sea_orm::TransactionSession::commit(txn)
+                .await
+                .map_err(StoreError::from)?;
         }
     }
     Ok(())
@@ -111,7 +125,10 @@ async fn audit(state: &AppState, tenant_id: Option<Uuid>, rec: AuditRecord) -> A
 pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
     let now = state.clock.now_ms();
     let email = normalize_email(&input.email).unwrap_or_else(|_| input.email.trim().to_lowercase());
-    let scope = input.tenant.clone().unwrap_or_else(|| PLATFORM_SCOPE.into());
+    let scope = input
+        .tenant
+        .clone()
+        .unwrap_or_else(|| PLATFORM_SCOPE.into());
     let throttle_keys = vec![
         format!("acct:{scope}:{email}"),
         format!("ip:{}", input.ip.as_deref().unwrap_or("-")),
@@ -138,11 +155,28 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
         (_, t) => find_account(state, t.as_ref().map(|t| t.id), &email).await?,
     };
     // Unknown accounts are checked against a dummy hash so they take as long as real ones.
-    let hash = account.as_ref().map_or(auth::dummy_hash(), |a| a.password_hash.as_str());
+    let hash = account
+        .as_ref()
+        .map_or(auth::dummy_hash(), |a| a.password_hash.as_str());
     let password_ok = verify_password(state, &input.password, hash).await?;
-    let actor = Actor { kind: "user", id: account.as_ref().map(|a| a.id), ip: input.ip.clone(), user_agent: input.user_agent.clone() };
+    let actor = Actor {
+        kind: "user",
+        id: account.as_ref().map(|a| a.id),
+        ip: input.ip.clone(),
+        user_agent: input.user_agent.clone(),
+    };
     let tenant_id = tenant.as_ref().map(|t| t.id);
-    let fail = |reason: &'static str| actor.record("auth.login_failed", "user", account.as_ref().map(|a| a.id.to_string()).unwrap_or_default(), json!({"reason": reason}));
+    let fail = |reason: &'static str| {
+        actor.record(
+            "auth.login_failed",
+            "user",
+            account
+                .as_ref()
+                .map(|a| a.id.to_string())
+                .unwrap_or_default(),
+            json!({"reason": reason}),
+        )
+    };
 
     let Some(account) = account.as_ref().filter(|a| password_ok && !a.disabled) else {
         state.throttle.record_failure(&throttle_keys, now);
@@ -155,7 +189,11 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
         && t.status != STATUS_ACTIVE
     {
         audit(state, tenant_id, fail("tenant_suspended")).await?;
-        return Err(ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "tenant_suspended", "this account is suspended"));
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "tenant_suspended",
+            "this account is suspended",
+        ));
     }
     if account.totp_enabled {
         let Some(code) = input.totp_code.as_deref() else {
@@ -173,7 +211,17 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
     }
     state.throttle.record_success(&throttle_keys[0]);
     let tokens = open_session(state, account.id, account.tenant_id, account.role).await?;
-    audit(state, tenant_id, actor.record("auth.login", "user", account.id, json!({"role": account.role.as_str()}))).await?;
+    audit(
+        state,
+        tenant_id,
+        actor.record(
+            "auth.login",
+            "user",
+            account.id,
+            json!({"role": account.role.as_str()}),
+        ),
+    )
+    .await?;
     Ok(tokens)
 }
 
@@ -185,28 +233,48 @@ async fn store_password_hash(state: &AppState, account: &Account, hash: &str) ->
             tx.set_user_password_hash(account.id, hash, now).await?;
             tx.commit().await?;
         }
-        None => state.db.set_staff_password_hash(account.id, hash, now).await?,
+        None => {
+            state
+                .db
+                .set_staff_password_hash(account.id, hash, now)
+                .await?
+        }
     }
     Ok(())
 }
 
 fn totp_place(tenant_id: Option<Uuid>, id: Uuid) -> Place<'static> {
-    let table = if tenant_id.is_some() { "users" } else { "platform_staff" };
+    let table = if tenant_id.is_some() {
+        "users"
+    } else {
+        "platform_staff"
+    };
     Place::new(table, "totp_secret_enc", id)
 }
 
-async fn open_totp_secret(state: &AppState, tenant_id: Option<Uuid>, id: Uuid, sealed: &[u8]) -> ApiResult<Zeroizing<String>> {
+async fn open_totp_secret(
+    state: &AppState,
+    tenant_id: Option<Uuid>,
+    id: Uuid,
+    sealed: &[u8],
+) -> ApiResult<Zeroizing<String>> {
     let keys = state.keys.for_scope(tenant_id).await?;
-    let secret = keys.open_string(&totp_place(tenant_id, id), sealed).map_err(StoreError::from)?;
+    let secret = keys
+        .open_string(&totp_place(tenant_id, id), sealed)
+        .map_err(StoreError::from)?;
     Ok(Zeroizing::new(secret))
 }
 
 /// Verifies a code and records its step so the same code never works twice.
 async fn consume_totp(state: &AppState, account: &Account, code: &str) -> ApiResult<bool> {
-    let Some(sealed) = account.totp_secret_enc.as_deref() else { return Ok(false) };
+    let Some(sealed) = account.totp_secret_enc.as_deref() else {
+        return Ok(false);
+    };
     let secret = open_totp_secret(state, account.tenant_id, account.id, sealed).await?;
     let now_secs = u64::try_from(state.clock.now_secs()).unwrap_or_default();
-    let Some(step) = auth::totp::verify_code(&secret, code, now_secs, account.totp_last_step).map_err(|e| ApiError::internal(&e))? else {
+    let Some(step) = auth::totp::verify_code(&secret, code, now_secs, account.totp_last_step)
+        .map_err(|e| ApiError::internal(&e))?
+    else {
         return Ok(false);
     };
     Ok(match account.tenant_id {
@@ -220,7 +288,12 @@ async fn consume_totp(state: &AppState, account: &Account, code: &str) -> ApiRes
     })
 }
 
-async fn open_session(state: &AppState, user_id: Uuid, tenant_id: Option<Uuid>, role: Role) -> ApiResult<Tokens> {
+async fn open_session(
+    state: &AppState,
+    user_id: Uuid,
+    tenant_id: Option<Uuid>,
+    role: Role,
+) -> ApiResult<Tokens> {
     let now = state.clock.now_ms();
     let sid = new_id();
     let (inner, hash) = auth::new_refresh_token(sid).map_err(|e| ApiError::internal(&e))?;
@@ -228,21 +301,38 @@ async fn open_session(state: &AppState, user_id: Uuid, tenant_id: Option<Uuid>, 
     match tenant_id {
         Some(tid) => {
             let tx = state.db.tenant(tid).await?;
-            tx.insert_session(sid, user_id, hash, expires_at, now).await?;
+            tx.insert_session(sid, user_id, hash, expires_at, now)
+                .await?;
             tx.commit().await?;
         }
-        None => state.db.insert_staff_session(sid, user_id, hash, expires_at, now).await?,
+        None => {
+            state
+                .db
+                .insert_staff_session(sid, user_id, hash, expires_at, now)
+                .await?
+        }
     }
     issue(state, user_id, sid, tenant_id, role, &inner)
 }
 
-fn issue(state: &AppState, user_id: Uuid, sid: Uuid, tenant_id: Option<Uuid>, role: Role, inner: &str) -> ApiResult<Tokens> {
+fn issue(
+    state: &AppState,
+    user_id: Uuid,
+    sid: Uuid,
+    tenant_id: Option<Uuid>,
+    role: Role,
+    inner: &str,
+) -> ApiResult<Tokens> {
     let (access, expires_in) = state
         .jwt
         .issue(user_id, sid, tenant_id, role, state.clock.now_secs())
         .map_err(|e| ApiError::internal(&e))?;
     let scope = tenant_id.map_or_else(|| PLATFORM_SCOPE.to_owned(), |t| t.simple().to_string());
-    Ok(Tokens { access, refresh: format!("{scope}.{inner}"), expires_in })
+    Ok(Tokens {
+        access,
+        refresh: format!("{scope}.{inner}"),
+        expires_in,
+    })
 }
 
 /// Rotates a refresh token. Presenting a spent token revokes the whole session.
@@ -262,10 +352,17 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
             let tenant = state.db.tenant_by_id(tid).await.map_err(|_| invalid())?;
             let tx = state.db.tenant(tid).await?;
             let session = tx.session(sid).await.map_err(|_| invalid())?;
-            if session.revoked_at.is_some() || session.expires_at <= now || tenant.status != STATUS_ACTIVE {
+            if session.revoked_at.is_some()
+                || session.expires_at <= now
+                || tenant.status != STATUS_ACTIVE
+            {
                 return Err(invalid());
             }
-            if !auth::hashes_equal(&session.refresh_hash, &hash) || !tx.rotate_session(sid, &hash, new_hash, expires_at, now).await? {
+            if !auth::hashes_equal(&session.refresh_hash, &hash)
+                || !tx
+                    .rotate_session(sid, &hash, new_hash, expires_at, now)
+                    .await?
+            {
                 tx.revoke_session(sid, now).await?;
                 tx.append_audit(&reuse_record(session.user_id), now).await?;
                 tx.commit().await?;
@@ -284,13 +381,20 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
                 return Err(invalid());
             }
             if !auth::hashes_equal(&session.refresh_hash, &hash)
-                || !state.db.rotate_staff_session(sid, &hash, new_hash, expires_at, now).await?
+                || !state
+                    .db
+                    .rotate_staff_session(sid, &hash, new_hash, expires_at, now)
+                    .await?
             {
                 state.db.revoke_staff_session(sid, now).await?;
                 audit(state, None, reuse_record(session.staff_id)).await?;
                 return Err(invalid());
             }
-            let staff = state.db.staff_by_id(session.staff_id).await.map_err(|_| invalid())?;
+            let staff = state
+                .db
+                .staff_by_id(session.staff_id)
+                .await
+                .map_err(|_| invalid())?;
             if staff.disabled {
                 return Err(invalid());
             }
@@ -301,8 +405,18 @@ pub async fn refresh(state: &AppState, presented: &str) -> ApiResult<Tokens> {
 }
 
 fn reuse_record(user_id: Uuid) -> AuditRecord {
-    Actor { kind: "user", id: Some(user_id), ip: None, user_agent: None }
-        .record("auth.refresh_reuse", "session", user_id, json!({"session_revoked": true}))
+    Actor {
+        kind: "user",
+        id: Some(user_id),
+        ip: None,
+        user_agent: None,
+    }
+    .record(
+        "auth.refresh_reuse",
+        "session",
+        user_id,
+        json!({"session_revoked": true}),
+    )
 }
 
 pub async fn logout(state: &AppState, caller: &Caller) -> ApiResult<()> {
@@ -312,12 +426,25 @@ pub async fn logout(state: &AppState, caller: &Caller) -> ApiResult<()> {
         Some(tid) => {
             let tx = state.db.tenant(tid).await?;
             tx.revoke_session(sid, now).await?;
-            tx.append_audit(&caller.actor().record("auth.logout", "session", sid, json!({})), now).await?;
+            tx.append_audit(
+                &caller
+                    .actor()
+                    .record("auth.logout", "session", sid, json!({})),
+                now,
+            )
+            .await?;
             tx.commit().await?;
         }
         None => {
             state.db.revoke_staff_session(sid, now).await?;
-            audit(state, None, caller.actor().record("auth.logout", "session", sid, json!({}))).await?;
+            audit(
+                state,
+                None,
+                caller
+                    .actor()
+                    .record("auth.logout", "session", sid, json!({})),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -326,14 +453,20 @@ pub async fn logout(state: &AppState, caller: &Caller) -> ApiResult<()> {
 /// Starts (or restarts) enrolment: a new secret, sealed, not yet enabled.
 pub async fn totp_enroll(state: &AppState, caller: &Caller) -> ApiResult<(String, String)> {
     if caller.totp_enabled {
-        return Err(ApiError::conflict("totp_already_enabled", "two-factor authentication is already on"));
+        return Err(ApiError::conflict(
+            "totp_already_enabled",
+            "two-factor authentication is already on",
+        ));
     }
     let secret = Zeroizing::new(auth::totp::new_secret().map_err(|e| ApiError::internal(&e))?);
-    let uri = auth::totp::otpauth_uri(&secret, &state.settings.auth.issuer, &caller.email).map_err(|e| ApiError::internal(&e))?;
+    let uri = auth::totp::otpauth_uri(&secret, &state.settings.auth.issuer, &caller.email)
+        .map_err(|e| ApiError::internal(&e))?;
     let tid = caller.tenant_id();
     let id = caller.principal.user_id;
     let keys = state.keys.for_scope(tid).await?;
-    let sealed = keys.seal_str(&totp_place(tid, id), &secret).map_err(StoreError::from)?;
+    let sealed = keys
+        .seal_str(&totp_place(tid, id), &secret)
+        .map_err(StoreError::from)?;
     let now = state.clock.now_ms();
     match tid {
         Some(t) => {
@@ -341,7 +474,12 @@ pub async fn totp_enroll(state: &AppState, caller: &Caller) -> ApiResult<(String
             tx.set_user_totp(id, Some(sealed), false, None, now).await?;
             tx.commit().await?;
         }
-        None => state.db.set_staff_totp(id, Some(sealed), false, None, now).await?,
+        None => {
+            state
+                .db
+                .set_staff_totp(id, Some(sealed), false, None, now)
+                .await?
+        }
     }
     Ok((secret.to_string(), uri))
 }
@@ -362,10 +500,16 @@ pub async fn totp_confirm(state: &AppState, caller: &Caller, code: &str) -> ApiR
         }
     };
     if enabled {
-        return Err(ApiError::conflict("totp_already_enabled", "two-factor authentication is already on"));
+        return Err(ApiError::conflict(
+            "totp_already_enabled",
+            "two-factor authentication is already on",
+        ));
     }
     let Some(sealed) = sealed else {
-        return Err(ApiError::conflict("totp_not_enrolled", "call /v1/auth/totp/enroll first"));
+        return Err(ApiError::conflict(
+            "totp_not_enrolled",
+            "call /v1/auth/totp/enroll first",
+        ));
     };
     let secret = open_totp_secret(state, tid, id, &sealed).await?;
     let now_secs = u64::try_from(state.clock.now_secs()).unwrap_or_default();
@@ -373,16 +517,22 @@ pub async fn totp_confirm(state: &AppState, caller: &Caller, code: &str) -> ApiR
         .map_err(|e| ApiError::internal(&e))?
         .ok_or_else(|| ApiError::unprocessable("invalid_totp", "the code does not match"))?;
     let now = state.clock.now_ms();
-    let rec = caller.actor().record("auth.totp_enabled", "user", id, json!({}));
+    let rec = caller
+        .actor()
+        .record("auth.totp_enabled", "user", id, json!({}));
     match tid {
         Some(t) => {
             let tx = state.db.tenant(t).await?;
-            tx.set_user_totp(id, Some(sealed), true, Some(step), now).await?;
+            tx.set_user_totp(id, Some(sealed), true, Some(step), now)
+                .await?;
             tx.append_audit(&rec, now).await?;
             tx.commit().await?;
         }
         None => {
-            state.db.set_staff_totp(id, Some(sealed), true, Some(step), now).await?;
+            state
+                .db
+                .set_staff_totp(id, Some(sealed), true, Some(step), now)
+                .await?;
             audit(state, None, rec).await?;
         }
     }

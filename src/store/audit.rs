@@ -91,7 +91,10 @@ impl TenantTx {
         };
         let id = new_id();
         let detail = rec.detail.to_string();
-        let hash = chain_hash(&link.prev_hash, &canonical(Some(tenant_id), link.seq, id, rec, &detail, now));
+        let hash = chain_hash(
+            &link.prev_hash,
+            &canonical(Some(tenant_id), link.seq, id, rec, &detail, now),
+        );
         audit_events::Entity::insert(audit_events::ActiveModel {
             tenant_id: Set(tenant_id),
             seq: Set(link.seq),
@@ -114,7 +117,11 @@ impl TenantTx {
     }
 
     /// Newest first, before sequence `before`.
-    pub async fn audit_page(&self, before: Option<i64>, limit: u64) -> StoreResult<Vec<audit_events::Model>> {
+    pub async fn audit_page(
+        &self,
+        before: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<audit_events::Model>> {
         let mut q = audit_events::Entity::find()
             .filter(audit_events::Column::TenantId.eq(self.tenant_id()))
             .order_by_desc(audit_events::Column::Seq)
@@ -151,17 +158,40 @@ impl TenantTx {
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
-                let rec = record_of(&e.actor_kind, e.actor_id, &e.action, &e.target_type, &e.target_id, &e.ip, &e.user_agent);
-                let c = canonical(Some(e.tenant_id), e.seq, e.id, &rec, &e.detail, e.created_at);
+                let rec = record_of(
+                    &e.actor_kind,
+                    e.actor_id,
+                    &e.action,
+                    &e.target_type,
+                    &e.target_id,
+                    &e.ip,
+                    &e.user_agent,
+                );
+                let c = canonical(
+                    Some(e.tenant_id),
+                    e.seq,
+                    e.id,
+                    &rec,
+                    &e.detail,
+                    e.created_at,
+                );
                 if e.seq != expected_seq || e.prev_hash != prev || chain_hash(&prev, &c) != e.hash {
-                    return Ok(ChainCheck { ok: false, events_checked: checked, first_bad_seq: Some(expected_seq.min(e.seq)) });
+                    return Ok(ChainCheck {
+                        ok: false,
+                        events_checked: checked,
+                        first_bad_seq: Some(expected_seq.min(e.seq)),
+                    });
                 }
                 prev = e.hash.clone();
                 expected_seq += 1;
                 checked += 1;
             }
         }
-        Ok(ChainCheck { ok: true, events_checked: checked, first_bad_seq: None })
+        Ok(ChainCheck {
+            ok: true,
+            events_checked: checked,
+            first_bad_seq: None,
+        })
     }
 }
 
@@ -218,7 +248,8 @@ pub async fn append_platform(
     now: i64,
 ) -> StoreResult<Uuid> {
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7246158901)").await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7246158901)")
+            .await?;
     }
     let last = platform_audit_events::Entity::find()
         .order_by_desc(platform_audit_events::Column::Seq)
@@ -229,7 +260,10 @@ pub async fn append_platform(
     let prev_hash = last.map(|l| l.hash).unwrap_or_else(|| vec![0u8; 32]);
     let id = new_id();
     let detail = rec.detail.to_string();
-    let hash = chain_hash(&prev_hash, &canonical(tenant_id, seq, id, rec, &detail, now));
+    let hash = chain_hash(
+        &prev_hash,
+        &canonical(tenant_id, seq, id, rec, &detail, now),
+    );
     platform_audit_events::Entity::insert(platform_audit_events::ActiveModel {
         seq: Set(seq),
         id: Set(id),
@@ -267,16 +301,32 @@ impl Db {
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
-                let rec = record_of(&e.actor_kind, e.actor_id, &e.action, &e.target_type, &e.target_id, &e.ip, &e.user_agent);
+                let rec = record_of(
+                    &e.actor_kind,
+                    e.actor_id,
+                    &e.action,
+                    &e.target_type,
+                    &e.target_id,
+                    &e.ip,
+                    &e.user_agent,
+                );
                 let c = canonical(e.tenant_id, e.seq, e.id, &rec, &e.detail, e.created_at);
                 if e.seq != expected_seq || e.prev_hash != prev || chain_hash(&prev, &c) != e.hash {
-                    return Ok(ChainCheck { ok: false, events_checked: checked, first_bad_seq: Some(expected_seq.min(e.seq)) });
+                    return Ok(ChainCheck {
+                        ok: false,
+                        events_checked: checked,
+                        first_bad_seq: Some(expected_seq.min(e.seq)),
+                    });
                 }
                 prev = e.hash.clone();
                 expected_seq += 1;
                 checked += 1;
             }
         }
-        Ok(ChainCheck { ok: true, events_checked: checked, first_bad_seq: None })
+        Ok(ChainCheck {
+            ok: true,
+            events_checked: checked,
+            first_bad_seq: None,
+        })
     }
 }

@@ -28,7 +28,10 @@ pub async fn all_live<C: ConnectionTrait>(conn: &C) -> StoreResult<Vec<tenant_ke
         .await?)
 }
 
-pub async fn max_version<C: ConnectionTrait>(conn: &C, tenant_id: Uuid) -> StoreResult<Option<i32>> {
+pub async fn max_version<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+) -> StoreResult<Option<i32>> {
     let v: Option<Option<i32>> = tenant_keys::Entity::find()
         .select_only()
         .column_as(tenant_keys::Column::Version.max(), "v")
@@ -66,8 +69,14 @@ pub async fn rewrap<C: ConnectionTrait>(
     wrapped: &WrappedKey,
 ) -> StoreResult<()> {
     tenant_keys::Entity::update_many()
-        .col_expr(tenant_keys::Column::KekId, Expr::value(wrapped.kek_id.clone()))
-        .col_expr(tenant_keys::Column::WrappedDek, Expr::value(wrapped.blob.clone()))
+        .col_expr(
+            tenant_keys::Column::KekId,
+            Expr::value(wrapped.kek_id.clone()),
+        )
+        .col_expr(
+            tenant_keys::Column::WrappedDek,
+            Expr::value(wrapped.blob.clone()),
+        )
         .filter(tenant_keys::Column::TenantId.eq(tenant_id))
         .filter(tenant_keys::Column::Version.eq(version))
         .exec(conn)
@@ -76,10 +85,17 @@ pub async fn rewrap<C: ConnectionTrait>(
 }
 
 /// Crypto-shredding: the wrapped keys are overwritten with NULL; returns the versions destroyed.
-pub async fn destroy_all<C: ConnectionTrait>(conn: &C, tenant_id: Uuid, now: i64) -> StoreResult<Vec<i32>> {
+pub async fn destroy_all<C: ConnectionTrait>(
+    conn: &C,
+    tenant_id: Uuid,
+    now: i64,
+) -> StoreResult<Vec<i32>> {
     let live = live_versions(conn, tenant_id).await?;
     tenant_keys::Entity::update_many()
-        .col_expr(tenant_keys::Column::WrappedDek, Expr::value(Option::<Vec<u8>>::None))
+        .col_expr(
+            tenant_keys::Column::WrappedDek,
+            Expr::value(Option::<Vec<u8>>::None),
+        )
         .col_expr(tenant_keys::Column::DestroyedAt, Expr::value(now))
         .filter(tenant_keys::Column::TenantId.eq(tenant_id))
         .filter(tenant_keys::Column::DestroyedAt.is_null())

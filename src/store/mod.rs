@@ -10,8 +10,7 @@ use migration::MigratorTrait;
 use sea_orm::sqlx;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    DbErr, RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use secrecy::ExposeSecret;
 use uuid::Uuid;
@@ -19,8 +18,12 @@ use uuid::Uuid;
 use crate::config::DatabaseSettings;
 
 pub mod audit;
+pub mod contacts;
+pub mod conversations;
 pub mod keys;
+pub mod messages;
 pub mod platform;
+pub mod sealed;
 pub mod sessions;
 pub mod users;
 
@@ -97,7 +100,10 @@ impl Db {
             });
         }
         let conn = Database::connect(opts).await.map_err(|e| {
-            StoreError::Unavailable(format!("cannot connect to the database: {}", redact_db_error(&e)))
+            StoreError::Unavailable(format!(
+                "cannot connect to the database: {}",
+                redact_db_error(&e)
+            ))
         })?;
         let rls_role = match conn.get_database_backend() {
             DbBackend::Postgres if !settings.rls_role.trim().is_empty() => {
@@ -143,7 +149,8 @@ impl Db {
         if let Some(role) = &self.rls_role {
             // The role name comes from configuration, not from a request; quote it anyway.
             let quoted = format!("\"{}\"", role.replace('"', "\"\""));
-            txn.execute_unprepared(&format!("SET LOCAL ROLE {quoted}")).await?;
+            txn.execute_unprepared(&format!("SET LOCAL ROLE {quoted}"))
+                .await?;
         }
         if self.is_postgres() {
             txn.execute_raw(Statement::from_sql_and_values(

@@ -102,7 +102,11 @@ impl Db {
     }
 
     /// Tenants ordered by id, after `cursor`.
-    pub async fn list_tenants(&self, after: Option<Uuid>, limit: u64) -> StoreResult<Vec<tenants::Model>> {
+    pub async fn list_tenants(
+        &self,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> StoreResult<Vec<tenants::Model>> {
         let mut q = tenants::Entity::find().order_by_asc(tenants::Column::Id);
         if let Some(a) = after {
             q = q.filter(tenants::Column::Id.gt(a));
@@ -169,7 +173,10 @@ impl Db {
         now: i64,
     ) -> StoreResult<()> {
         platform_staff::Entity::update_many()
-            .col_expr(platform_staff::Column::TotpSecretEnc, Expr::value(secret_enc))
+            .col_expr(
+                platform_staff::Column::TotpSecretEnc,
+                Expr::value(secret_enc),
+            )
             .col_expr(platform_staff::Column::TotpEnabled, Expr::value(enabled))
             .col_expr(platform_staff::Column::TotpLastStep, Expr::value(last_step))
             .col_expr(platform_staff::Column::UpdatedAt, Expr::value(now))
@@ -217,7 +224,9 @@ impl Db {
     }
 
     pub async fn staff_session(&self, id: Uuid) -> StoreResult<Option<staff_sessions::Model>> {
-        Ok(staff_sessions::Entity::find_by_id(id).one(self.conn()).await?)
+        Ok(staff_sessions::Entity::find_by_id(id)
+            .one(self.conn())
+            .await?)
     }
 
     /// Swaps the refresh hash only if it still is `old`.
@@ -253,13 +262,21 @@ impl Db {
 
     // --- number routing ---
 
-    pub async fn route_number(&self, phone_number_id: &str) -> StoreResult<Option<phone_numbers::Model>> {
-        Ok(phone_numbers::Entity::find_by_id(phone_number_id.to_owned())
-            .one(self.conn())
-            .await?)
+    pub async fn route_number(
+        &self,
+        phone_number_id: &str,
+    ) -> StoreResult<Option<phone_numbers::Model>> {
+        Ok(
+            phone_numbers::Entity::find_by_id(phone_number_id.to_owned())
+                .one(self.conn())
+                .await?,
+        )
     }
 
-    pub async fn numbers_of_tenant(&self, tenant_id: Uuid) -> StoreResult<Vec<phone_numbers::Model>> {
+    pub async fn numbers_of_tenant(
+        &self,
+        tenant_id: Uuid,
+    ) -> StoreResult<Vec<phone_numbers::Model>> {
         Ok(phone_numbers::Entity::find()
             .filter(phone_numbers::Column::TenantId.eq(tenant_id))
             .order_by_asc(phone_numbers::Column::PhoneNumberId)
@@ -268,14 +285,19 @@ impl Db {
     }
 
     /// Registers or updates a number; a number already routed to another tenant is a conflict.
-    pub async fn upsert_number(&self, row: phone_numbers::Model) -> StoreResult<phone_numbers::Model> {
+    pub async fn upsert_number(
+        &self,
+        row: phone_numbers::Model,
+    ) -> StoreResult<phone_numbers::Model> {
         let txn = self.begin().await?;
         let existing = phone_numbers::Entity::find_by_id(row.phone_number_id.clone())
             .one(&txn)
             .await?;
         match existing {
             Some(e) if e.tenant_id != row.tenant_id => {
-                return Err(StoreError::Conflict("number is registered to another account".into()));
+                return Err(StoreError::Conflict(
+                    "number is registered to another account".into(),
+                ));
             }
             Some(e) => {
                 let am = phone_numbers::ActiveModel {
@@ -296,7 +318,9 @@ impl Db {
             }
         }
         sea_orm::TransactionSession::commit(txn).await?;
-        self.route_number(&row.phone_number_id).await?.ok_or(StoreError::NotFound)
+        self.route_number(&row.phone_number_id)
+            .await?
+            .ok_or(StoreError::NotFound)
     }
 
     /// Metadata counts for the platform view.

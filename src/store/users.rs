@@ -57,7 +57,11 @@ impl TenantTx {
             .await?)
     }
 
-    pub async fn users_page(&self, after: Option<Uuid>, limit: u64) -> StoreResult<Vec<users::Model>> {
+    pub async fn users_page(
+        &self,
+        after: Option<Uuid>,
+        limit: u64,
+    ) -> StoreResult<Vec<users::Model>> {
         let mut q = users::Entity::find()
             .filter(users::Column::TenantId.eq(self.tenant_id()))
             .order_by_asc(users::Column::Id)

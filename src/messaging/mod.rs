@@ -1,0 +1,1 @@
+//! Outbound messages through Meta's Graph API.
