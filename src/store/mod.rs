@@ -20,6 +20,7 @@ use crate::config::DatabaseSettings;
 pub mod audit;
 pub mod contacts;
 pub mod conversations;
+pub mod grants;
 pub mod keys;
 pub mod messages;
 pub mod platform;
