@@ -62,9 +62,11 @@ pub fn fill_missing(settings: &mut Settings) -> Result<(), ConfigError> {
             .map_err(|e| ConfigError::Invalid(format!("{file}: {}", e.kind())))?;
         s
     };
-    let fill = |slot: &mut SecretString, value: &str| {
+    let mut filled = false;
+    let mut fill = |slot: &mut SecretString, value: &str| {
         if slot.expose_secret().trim().is_empty() {
             *slot = SecretString::from(value.to_owned());
+            filled = true;
         }
     };
     fill(&mut settings.crypto.master_keys, &secrets.master_keys);
@@ -77,6 +79,13 @@ pub fn fill_missing(settings: &mut Settings) -> Result<(), ConfigError> {
     fill(&mut settings.meta.verify_token, &secrets.verify_token);
     if settings.crypto.active_key.trim().is_empty() {
         settings.crypto.active_key = secrets.active_key;
+    }
+    if filled {
+        // Logging is not set up yet at this point; standard error always is.
+        eprintln!(
+            "WARNING: using DEVELOPMENT secrets from {file} (master key, JWT key, Meta secrets). \
+             They are for local development only: never store real customer data under them."
+        );
     }
     Ok(())
 }

@@ -109,7 +109,7 @@ pub async fn hash_password(state: &AppState, password: &str) -> Result<String, I
         .await
         .map_err(|_| IdentityError::Hash)?;
     let pw = zeroize::Zeroizing::new(password.to_owned());
-    let params = state.password_params.clone();
+    let params = state.password_params;
     tokio::task::spawn_blocking(move || auth::hash_password(&pw, &params))
         .await
         .map_err(|_| IdentityError::Hash)?

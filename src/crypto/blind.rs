@@ -85,14 +85,22 @@ impl IndexKeys {
         let hk = Hkdf::<Sha256>::new(Some(tenant_id.as_bytes()), dek.expose());
         let mut keys = Self([[0u8; 32]; 3]);
         for p in PURPOSES {
-            hk.expand(p.label().as_bytes(), &mut keys.0[p.slot()])
+            let slot = keys
+                .0
+                .get_mut(p.slot())
+                .ok_or(CryptoError::InvalidInput("blind index purpose"))?;
+            hk.expand(p.label().as_bytes(), slot)
                 .map_err(|_| CryptoError::InvalidInput("HKDF output length"))?;
         }
         Ok(keys)
     }
 
     fn index(&self, purpose: Purpose, normalized: &str) -> Result<Vec<u8>, CryptoError> {
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0[purpose.slot()])
+        let key = self
+            .0
+            .get(purpose.slot())
+            .ok_or(CryptoError::InvalidInput("blind index purpose"))?;
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .map_err(|_| CryptoError::InvalidInput("HMAC key length"))?;
         mac.update(normalized.as_bytes());
         Ok(mac.finalize().into_bytes().to_vec())

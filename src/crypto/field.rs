@@ -103,7 +103,7 @@ impl TenantKeys {
         let plain = gcm::open(
             cipher,
             &place.aad(self.tenant_id)?,
-            &stored[HEADER_LEN..],
+            stored.get(HEADER_LEN..).ok_or(CryptoError::Format)?,
             CryptoError::Decrypt,
         )?;
         Ok(Zeroizing::new(plain))
@@ -112,11 +112,11 @@ impl TenantKeys {
     /// Reads the key version from a stored value's header without
     /// decrypting, so rotation can find values still on an old version.
     pub fn stored_version(stored: &[u8]) -> Result<i32, CryptoError> {
-        if stored.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || stored[0] != FORMAT_V1 {
+        if stored.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || stored.first() != Some(&FORMAT_V1) {
             return Err(CryptoError::Format);
         }
         let mut be = [0u8; 4];
-        be.copy_from_slice(&stored[1..HEADER_LEN]);
+        be.copy_from_slice(stored.get(1..HEADER_LEN).ok_or(CryptoError::Format)?);
         i32::try_from(u32::from_be_bytes(be)).map_err(|_| CryptoError::Format)
     }
 }

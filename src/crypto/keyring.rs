@@ -88,10 +88,10 @@ impl MasterKeyRing {
 
 /// Binding the tenant id means a wrapped key copied to another tenant's row
 /// cannot be unwrapped there.
-fn wrap_aad(tenant_id: Uuid) -> [u8; WRAP_AAD_PREFIX.len() + 16] {
-    let mut aad = [0u8; WRAP_AAD_PREFIX.len() + 16];
-    aad[..WRAP_AAD_PREFIX.len()].copy_from_slice(WRAP_AAD_PREFIX);
-    aad[WRAP_AAD_PREFIX.len()..].copy_from_slice(tenant_id.as_bytes());
+fn wrap_aad(tenant_id: Uuid) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(WRAP_AAD_PREFIX.len() + 16);
+    aad.extend_from_slice(WRAP_AAD_PREFIX);
+    aad.extend_from_slice(tenant_id.as_bytes());
     aad
 }
 

@@ -129,8 +129,9 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
         .tenant
         .clone()
         .unwrap_or_else(|| PLATFORM_SCOPE.into());
+    let account_key = format!("acct:{scope}:{email}");
     let throttle_keys = vec![
-        format!("acct:{scope}:{email}"),
+        account_key.clone(),
         format!("ip:{}", input.ip.as_deref().unwrap_or("-")),
     ];
     if let Some(secs) = state.throttle.retry_after(&throttle_keys, now) {
@@ -209,7 +210,7 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
         let new_hash = crate::identity::hash_password(state, &input.password).await?;
         store_password_hash(state, account, &new_hash).await?;
     }
-    state.throttle.record_success(&throttle_keys[0]);
+    state.throttle.record_success(&account_key);
     let tokens = open_session(state, account.id, account.tenant_id, account.role).await?;
     audit(
         state,

@@ -18,15 +18,24 @@ use uuid::Uuid;
 use crate::config::DatabaseSettings;
 
 pub mod audit;
+pub mod billing;
 pub mod contacts;
 pub mod conversations;
+pub mod deletion;
+pub mod events;
 pub mod grants;
+pub mod inbox;
 pub mod keys;
 pub mod messages;
+pub mod numbers;
 pub mod platform;
+pub mod rights;
+pub mod rotation;
 pub mod sealed;
 pub mod sessions;
+pub mod settings;
 pub mod users;
+pub mod wipe;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -98,6 +107,8 @@ impl Db {
                     .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
+                    // Erased and wiped rows must not linger in free pages of the file.
+                    .pragma("secure_delete", "ON")
             });
         }
         let conn = Database::connect(opts).await.map_err(|e| {
