@@ -7,6 +7,7 @@
 mod loose;
 
 pub mod content;
+pub mod ingest;
 pub mod message;
 pub mod normalize;
 pub mod payload;

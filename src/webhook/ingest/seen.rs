@@ -1,0 +1,74 @@
+//! What one run has already written, so a batch with many messages from the same people costs
+//! one contact lookup and one conversation write per person, not per message. Timestamps that
+//! only move forward are kept here and written once before the commit.
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::store::contacts::ContactIdentity;
+use crate::store::{StoreResult, TenantTx};
+
+type ContactKey = (Option<String>, Option<String>, Option<String>);
+
+struct Thread {
+    id: Uuid,
+    written: i64,
+    latest: i64,
+}
+
+#[derive(Default)]
+pub(super) struct Seen {
+    contacts: HashMap<ContactKey, Uuid>,
+    threads: HashMap<(String, Uuid), Thread>,
+    inbound: HashMap<Uuid, i64>,
+}
+
+fn key(who: &ContactIdentity<'_>) -> ContactKey {
+    let own = |s: Option<&str>| s.map(str::to_owned);
+    (own(who.wa_id), own(who.user_id), own(who.profile_name))
+}
+
+impl Seen {
+    /// The contact a payload naming exactly `who` resolved to earlier in this run.
+    pub(super) fn contact(&self, who: &ContactIdentity<'_>) -> Option<Uuid> {
+        self.contacts.get(&key(who)).copied()
+    }
+
+    pub(super) fn remember_contact(&mut self, who: &ContactIdentity<'_>, id: Uuid) {
+        self.contacts.insert(key(who), id);
+    }
+
+    /// The conversation already touched in this run, noting a message at `at` in it.
+    pub(super) fn thread(&mut self, pnid: &str, contact_id: Uuid, at: i64) -> Option<Uuid> {
+        let t = self.threads.get_mut(&(pnid.to_owned(), contact_id))?;
+        t.latest = t.latest.max(at);
+        Some(t.id)
+    }
+
+    /// A conversation just touched with `last_message_at` written as `at`.
+    pub(super) fn remember_thread(&mut self, pnid: &str, contact_id: Uuid, id: Uuid, at: i64) {
+        let thread = Thread {
+            id,
+            written: at,
+            latest: at,
+        };
+        self.threads.insert((pnid.to_owned(), contact_id), thread);
+    }
+
+    /// The contact wrote at `at`.
+    pub(super) fn inbound(&mut self, contact_id: Uuid, at: i64) {
+        let latest = self.inbound.entry(contact_id).or_insert(at);
+        *latest = (*latest).max(at);
+    }
+
+    /// Writes the latest times gathered in this run.
+    pub(super) async fn flush(&self, tx: &TenantTx, now: i64) -> StoreResult<()> {
+        for t in self.threads.values().filter(|t| t.latest > t.written) {
+            tx.advance_conversation(t.id, t.latest, now).await?;
+        }
+        for (contact_id, at) in &self.inbound {
+            tx.note_contact_inbound(*contact_id, *at).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! Delivery statuses: never backwards, kept when early, recorded once, errors sealed.
+use serde_json::json;
+use wavault::store::messages::{DIRECTION_OUTBOUND, NewMessage, StoredMessage};
+
+use crate::helpers::*;
+use crate::webhook_support::*;
+
+const PNID: &str = "106540352242922";
+const TS: i64 = 1_790_000_000;
+
+async fn post_ok(app: &TestApp, body: &serde_json::Value) {
+    let (s, b) = status_json(post_webhook_json(app, body).await).await;
+    assert_eq!(s, 200, "{b}");
+}
+
+#[tokio::test]
+async fn statuses_never_regress_and_are_recorded_once() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("acme").await;
+    register_number(&app, &t, PNID).await;
+    post_ok(
+        &app,
+        &inbound_text(PNID, "15551230001", "wamid.s1", "hello", TS),
+    )
+    .await;
+
+    post_ok(&app, &status_update(PNID, "wamid.s1", "read", TS + 2)).await;
+    post_ok(&app, &status_update(PNID, "wamid.s1", "delivered", TS + 1)).await;
+    post_ok(&app, &status_update(PNID, "wamid.s1", "sent", TS)).await;
+    let m = stored_message(&app, t.id, "wamid.s1").await.unwrap();
+    assert_eq!(m.status.as_deref(), Some("read"));
+
+    // Redelivery of a status adds nothing to the history.
+    post_ok(&app, &status_update(PNID, "wamid.s1", "read", TS + 2)).await;
+    assert_eq!(table_counts(&app, t.id).await["message_status_events"], 3);
+
+    // Failed is final; its errors are kept sealed on the message.
+    post_ok(&app, &status_update(PNID, "wamid.s1", "failed", TS + 3)).await;
+    post_ok(&app, &status_update(PNID, "wamid.s1", "played", TS + 4)).await;
+    let m = stored_message(&app, t.id, "wamid.s1").await.unwrap();
+    assert_eq!(m.status.as_deref(), Some("failed"));
+    assert_eq!(m.error.unwrap()[0]["code"], 131026);
+
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    let history = tx.status_events_of(m.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let names: Vec<_> = history.iter().map(|e| e.status.as_str()).collect();
+    assert_eq!(names, ["sent", "delivered", "read", "failed", "played"]);
+}
+
+#[tokio::test]
+async fn a_status_before_its_message_is_applied_when_the_message_arrives() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("acme").await;
+    register_number(&app, &t, PNID).await;
+    post_ok(
+        &app,
+        &status_update(PNID, "wamid.early", "delivered", TS + 1),
+    )
+    .await;
+    post_ok(&app, &status_update(PNID, "wamid.early", "read", TS + 2)).await;
+    let counts = table_counts(&app, t.id).await;
+    assert_eq!(
+        (counts["message_status_events"], counts["messages"]),
+        (2, 0)
+    );
+
+    post_ok(
+        &app,
+        &inbound_text(PNID, "15551230001", "wamid.early", "hello", TS),
+    )
+    .await;
+    let m = stored_message(&app, t.id, "wamid.early").await.unwrap();
+    assert_eq!(m.status.as_deref(), Some("read"));
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    assert_eq!(tx.status_events_of(m.id).await.unwrap().len(), 2);
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_outbound_path_applies_pending_statuses_through_the_store() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("acme").await;
+    register_number(&app, &t, PNID).await;
+    // An inbound message gives us a contact and a conversation to send in.
+    post_ok(
+        &app,
+        &inbound_text(PNID, "15551230001", "wamid.in", "hello", TS),
+    )
+    .await;
+    post_ok(&app, &status_update(PNID, "wamid.out", "failed", TS + 5)).await;
+
+    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
+    let inbound = stored_message(&app, t.id, "wamid.in").await.unwrap();
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    let content = json!({"type": "text", "text": {"body": "reply"}});
+    let new = NewMessage {
+        conversation_id: inbound.conversation_id,
+        contact_id: inbound.contact_id,
+        direction: DIRECTION_OUTBOUND,
+        msg_type: "text",
+        wamid: None,
+        content: &content,
+        status: Some("accepted"),
+        status_rank: 0,
+        sent_at: START_MS,
+    };
+    let StoredMessage::Inserted { id, .. } = tx.insert_message(&keys, new, START_MS).await.unwrap()
+    else {
+        panic!("outbound message not stored");
+    };
+    let bidx = tx
+        .set_message_wamid(&keys, id, "wamid.out", START_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        tx.apply_pending_statuses(&keys, id, &bidx, START_MS)
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+
+    let out = stored_message(&app, t.id, "wamid.out").await.unwrap();
+    assert_eq!(out.status.as_deref(), Some("failed"));
+    assert_eq!(out.error.unwrap()[0]["title"], "Message undeliverable");
+    // A later status of the same message is applied directly (and failed stays final).
+    post_ok(&app, &status_update(PNID, "wamid.out", "delivered", TS + 6)).await;
+    let out = stored_message(&app, t.id, "wamid.out").await.unwrap();
+    assert_eq!(out.status.as_deref(), Some("failed"));
+}
+
+#[tokio::test]
+async fn a_status_missed_by_a_concurrent_send_is_reconciled_later() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("acme").await;
+    register_number(&app, &t, PNID).await;
+    post_ok(
+        &app,
+        &inbound_text(PNID, "15551230001", "wamid.in", "hello", TS),
+    )
+    .await;
+    post_ok(
+        &app,
+        &status_update(PNID, "wamid.raced", "delivered", TS + 5),
+    )
+    .await;
+
+    // A sender that stored its message without seeing the pending status (the race).
+    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
+    let inbound = stored_message(&app, t.id, "wamid.in").await.unwrap();
+    let content = json!({"type": "text", "text": {"body": "reply"}});
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    let new = NewMessage {
+        conversation_id: inbound.conversation_id,
+        contact_id: inbound.contact_id,
+        direction: DIRECTION_OUTBOUND,
+        msg_type: "text",
+        wamid: Some("wamid.raced"),
+        content: &content,
+        status: Some("sent"),
+        status_rank: 1,
+        sent_at: START_MS,
+    };
+    tx.insert_message(&keys, new, START_MS).await.unwrap();
+    tx.commit().await.unwrap();
+    let m = stored_message(&app, t.id, "wamid.raced").await.unwrap();
+    assert_eq!(m.status.as_deref(), Some("sent"));
+
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    assert_eq!(
+        tx.reconcile_pending_statuses(&keys, 100, START_MS)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        tx.reconcile_pending_statuses(&keys, 100, START_MS)
+            .await
+            .unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+    let m = stored_message(&app, t.id, "wamid.raced").await.unwrap();
+    assert_eq!(m.status.as_deref(), Some("delivered"));
+}
