@@ -87,8 +87,12 @@ impl Application {
     }
 
     /// Serves until SIGTERM/SIGINT: stops accepting, finishes in-flight requests, then returns.
+    /// Background jobs run on their interval meanwhile, and stop with the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let jobs = crate::jobs::spawn_loop(self.state.clone());
+        let result = self.server.await;
+        jobs.stop().await;
+        result
     }
 }
 
@@ -126,7 +130,9 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         settings.auth.max_failed_logins,
         settings.auth.failed_login_window_secs,
     );
+    let graph = crate::messaging::GraphClient::new(&settings.meta)?;
     Ok(AppState {
+        graph,
         hash_permits: Arc::new(tokio::sync::Semaphore::new(
             settings.auth.max_concurrent_hashes,
         )),

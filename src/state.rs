@@ -21,4 +21,6 @@ pub struct AppState {
     pub throttle: Arc<crate::auth::throttle::LoginThrottle>,
     pub signer: Arc<CertSigner>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// Outbound messages to Meta's Graph API.
+    pub graph: crate::messaging::GraphClient,
 }
