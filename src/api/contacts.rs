@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::api::conversations::named_tenant;
 use crate::api::page::{PageQuery, split_page};
 use crate::auth::extract::{Authorized, perm};
+use crate::auth::{Permission, role_allows};
 use crate::clock::{opt_rfc3339, rfc3339};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::messaging::contacts::{self as svc, ContactDetail};
@@ -155,6 +156,9 @@ pub struct ContactCorrectionRequest {
     /// Replaces the attributes: a JSON object.
     #[schema(value_type = Option<Object>)]
     pub attributes: Option<Value>,
+    /// Restriction (objection to processing): a restricted contact is not messaged and is left
+    /// out of exports. Owners and admins only.
+    pub restricted: Option<bool>,
 }
 
 #[utoipa::path(patch, path = "/v1/contacts/{id}", tag = "contacts", request_body = ContactCorrectionRequest,
@@ -167,14 +171,20 @@ pub async fn correct_contact(
     body: web::Json<ContactCorrectionRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let detail = svc::correct(
-        &state,
-        &auth,
-        id.into_inner(),
-        body.display_name,
-        body.attributes,
-    )
-    .await?;
+    let id = id.into_inner();
+    if let Some(restricted) = body.restricted {
+        let tenant_id = match auth.tenant_id() {
+            Some(t) if role_allows(auth.principal.role, Permission::EraseContacts) => t,
+            // Like the other data-subject rights, restriction does not exist for agents.
+            _ => return Err(ApiError::not_found()),
+        };
+        crate::rights::set_restricted(&state, tenant_id, id, restricted, &auth.actor()).await?;
+        if body.display_name.is_none() && body.attributes.is_none() {
+            let detail = svc::get(&state, &auth, None, id).await?;
+            return Ok(HttpResponse::Ok().json(ContactView::from(detail)));
+        }
+    }
+    let detail = svc::correct(&state, &auth, id, body.display_name, body.attributes).await?;
     Ok(HttpResponse::Ok().json(ContactView::from(detail)))
 }
 
