@@ -140,10 +140,20 @@ impl Db {
         Ok(())
     }
 
-    /// Whether every migration is applied (readiness).
+    /// Whether every migration this build knows is applied (readiness). Migrations newer than
+    /// this build (a rolling upgrade in progress) do not make it unready.
     pub async fn migrations_applied(&self) -> StoreResult<bool> {
-        let pending = migration::Migrator::get_pending_migrations(&self.conn).await?;
-        Ok(pending.is_empty())
+        let rows = self
+            .conn
+            .query_all_raw(Statement::from_string(self.backend(), "SELECT version FROM seaql_migrations"))
+            .await?;
+        let applied: Vec<String> = rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "version").ok())
+            .collect();
+        Ok(migration::Migrator::migrations()
+            .iter()
+            .all(|m| applied.iter().any(|a| a == m.name())))
     }
 
     pub async fn ping(&self) -> StoreResult<()> {
