@@ -17,7 +17,12 @@ const BATCH: u64 = 500;
 /// Sealed columns whose plaintext also feeds a blind index column.
 const INDEXED: &[(&str, &str, &str, Purpose)] = &[
     (col::CONTACTS, "wa_id_enc", "wa_id_bidx", Purpose::Phone),
-    (col::CONTACTS, "user_id_enc", "user_id_bidx", Purpose::UserId),
+    (
+        col::CONTACTS,
+        "user_id_enc",
+        "user_id_bidx",
+        Purpose::UserId,
+    ),
     (col::MESSAGES, "wamid_enc", "wamid_bidx", Purpose::Wamid),
 ];
 
@@ -28,13 +33,20 @@ pub struct RotationReport {
     pub values_reencrypted: u64,
 }
 
-pub async fn rotate_tenant(state: &AppState, tenant_id: Uuid, resume: bool) -> StoreResult<RotationReport> {
+pub async fn rotate_tenant(
+    state: &AppState,
+    tenant_id: Uuid,
+    resume: bool,
+) -> StoreResult<RotationReport> {
     if !resume {
         state.keys.add_version(tenant_id).await?;
     }
     state.keys.evict(&tenant_id);
     let keys = state.keys.for_tenant(tenant_id).await?;
-    let mut report = RotationReport { active_version: keys.active_version(), ..Default::default() };
+    let mut report = RotationReport {
+        active_version: keys.active_version(),
+        ..Default::default()
+    };
     for (table, _, cols) in SEALED_COLUMNS {
         reencrypt_table(state, &keys, table, cols, &mut report).await?;
     }
@@ -71,11 +83,18 @@ async fn reencrypt_table(
             let mut updates: Vec<(&str, Vec<u8>)> = Vec::new();
             for (column, value) in cols.iter().zip(&row.values) {
                 let Some(value) = value else { continue };
-                let Some((t, c)) = static_col(table, column) else { continue };
+                let Some((t, c)) = static_col(table, column) else {
+                    continue;
+                };
                 let at = place(t, c, row.id);
-                let Some(new_value) = keys.rekey(&at, value)? else { continue };
+                let Some(new_value) = keys.rekey(&at, value)? else {
+                    continue;
+                };
                 report.values_reencrypted += 1;
-                if let Some((_, _, bidx_col, purpose)) = INDEXED.iter().find(|(it, ic, _, _)| *it == table && ic == column) {
+                if let Some((_, _, bidx_col, purpose)) = INDEXED
+                    .iter()
+                    .find(|(it, ic, _, _)| *it == table && ic == column)
+                {
                     let plain = keys.open_string(&at, value)?;
                     updates.push((bidx_col, keys.blind_index(*purpose, &plain)?));
                 }
@@ -88,10 +107,18 @@ async fn reencrypt_table(
     Ok(())
 }
 
-async fn reencrypt_numbers(state: &AppState, keys: &TenantKeys, report: &mut RotationReport) -> StoreResult<()> {
+async fn reencrypt_numbers(
+    state: &AppState,
+    keys: &TenantKeys,
+    report: &mut RotationReport,
+) -> StoreResult<()> {
     for mut number in state.db.numbers_of_tenant(keys.tenant_id()).await? {
         report.rows_scanned += 1;
-        let at = place(col::NUMBERS, "access_token_enc", number_row_id(&number.phone_number_id));
+        let at = place(
+            col::NUMBERS,
+            "access_token_enc",
+            number_row_id(&number.phone_number_id),
+        );
         if let Some(new_value) = keys.rekey(&at, &number.access_token_enc)? {
             number.access_token_enc = new_value;
             state.db.upsert_number(number).await.map_err(|e| match e {

@@ -27,14 +27,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bare = Aes256Gcm::new_from_slice(&[7u8; 32]).map_err(|_| "key")?;
     let row = Uuid::new_v4();
     let place = Place::new("messages", "content_enc", row);
-    println!("| size | seal ns/op | open ns/op | bare encrypt ns/op | bare decrypt ns/op | seal/bare | open/bare |");
+    println!(
+        "| size | seal ns/op | open ns/op | bare encrypt ns/op | bare decrypt ns/op | seal/bare | open/bare |"
+    );
     println!("|---|---|---|---|---|---|---|");
-    for (label, size, iterations) in [("32 B", 32usize, 200_000u32), ("1 KB", 1024, 100_000), ("16 KB", 16 * 1024, 10_000)] {
+    for (label, size, iterations) in [
+        ("32 B", 32usize, 200_000u32),
+        ("1 KB", 1024, 100_000),
+        ("16 KB", 16 * 1024, 10_000),
+    ] {
         let data = vec![0x5au8; size];
         let sealed = keys.seal(&place, &data)?;
         let nonce_bytes = [1u8; 12];
         let nonce = Nonce::try_from(&nonce_bytes[..]).map_err(|_| "nonce")?;
-        let bare_ct = bare.encrypt(&nonce, data.as_slice()).map_err(|_| "encrypt")?;
+        let bare_ct = bare
+            .encrypt(&nonce, data.as_slice())
+            .map_err(|_| "encrypt")?;
         let seal = per_op(iterations, || {
             black_box(keys.seal(&place, black_box(&data)).ok());
         });

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement, Value};
-use serde_json::Value as Json;
 use secrecy::ExposeSecret;
+use serde_json::Value as Json;
 use uuid::Uuid;
 use wavault::clock::SystemClock;
 use wavault::config::{Environment, Settings};
@@ -51,16 +51,31 @@ fn settings(db_url: &str) -> anyhow::Result<Settings> {
     let pairs = env_pairs(db_url, 0);
     let keyed: Vec<(String, String)> = pairs
         .iter()
-        .filter_map(|(k, v)| k.strip_prefix("WAVAULT__").map(|k| (k.to_lowercase().replacen("__", ".", 1), v.clone())))
+        .filter_map(|(k, v)| {
+            k.strip_prefix("WAVAULT__")
+                .map(|k| (k.to_lowercase().replacen("__", ".", 1), v.clone()))
+        })
         .collect();
-    let refs: Vec<(&str, &str)> = keyed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    Ok(Settings::load_from(std::path::Path::new("config"), Environment::Production, &refs, false)?)
+    let refs: Vec<(&str, &str)> = keyed
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Ok(Settings::load_from(
+        std::path::Path::new("config"),
+        Environment::Production,
+        &refs,
+        false,
+    )?)
 }
 
 fn peak_rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -83,18 +98,33 @@ async fn seed(state: &wavault::state::AppState, tenant: Uuid, n: usize) -> anyho
             }
             sql.push_str(&format!(
                 "(${},${},${},${},${},${},'opted_in',false,{now},{now},{now})",
-                base + 1, base + 2, base + 3, base + 4, base + 5, base + 6
+                base + 1,
+                base + 2,
+                base + 3,
+                base + 4,
+                base + 5,
+                base + 6
             ));
             values.extend([
                 tenant.into(),
                 id.into(),
                 keys.seal_str(&p("wa_id_enc"), &phone)?.into(),
                 keys.blind_index(Purpose::Phone, &phone)?.into(),
-                keys.seal_str(&p("profile_name_enc"), &format!("Customer {i}, \"VIP\""))?.into(),
-                keys.seal_json(&p("attributes_enc"), &serde_json::json!({"tier": i % 3, "city": "Zürich"}))?.into(),
+                keys.seal_str(&p("profile_name_enc"), &format!("Customer {i}, \"VIP\""))?
+                    .into(),
+                keys.seal_json(
+                    &p("attributes_enc"),
+                    &serde_json::json!({"tier": i % 3, "city": "Zürich"}),
+                )?
+                .into(),
             ]);
         }
-        db.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, &sql, values)).await?;
+        db.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            &sql,
+            values,
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -102,11 +132,15 @@ async fn seed(state: &wavault::state::AppState, tenant: Uuid, n: usize) -> anyho
 fn spawn_server(db_url: &str, port: u16) -> anyhow::Result<Child> {
     let exe = std::env::current_exe()?.with_file_name("wavault");
     let mut cmd = Command::new(exe);
-    cmd.arg("serve").arg("--no-migrate").stdout(Stdio::null()).stderr(Stdio::inherit());
+    cmd.arg("serve")
+        .arg("--no-migrate")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
     for (k, v) in env_pairs(db_url, port) {
         cmd.env(k, v);
     }
-    cmd.spawn().context("start wavault serve (build it with --bin wavault first)")
+    cmd.spawn()
+        .context("start wavault serve (build it with --bin wavault first)")
 }
 
 fn copy_baseline(db_url: &str, tenant: Uuid) -> anyhow::Result<(f64, u64)> {
@@ -114,18 +148,24 @@ fn copy_baseline(db_url: &str, tenant: Uuid) -> anyhow::Result<(f64, u64)> {
     let out = Command::new("psql")
         .arg(db_url)
         .arg("-qAtc")
-        .arg(format!("COPY (SELECT * FROM contacts WHERE tenant_id = '{tenant}') TO STDOUT"))
+        .arg(format!(
+            "COPY (SELECT * FROM contacts WHERE tenant_id = '{tenant}') TO STDOUT"
+        ))
         .output()?;
     if !out.status.success() {
         bail!("psql COPY failed");
     }
-    Ok((started.elapsed().as_secs_f64(), out.stdout.iter().filter(|b| **b == b'\n').count() as u64))
+    Ok((
+        started.elapsed().as_secs_f64(),
+        out.stdout.iter().filter(|b| **b == b'\n').count() as u64,
+    ))
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let admin = std::env::var("WAVAULT_BENCH_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin = std::env::var("WAVAULT_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let sizes: Vec<usize> = std::env::var("WAVAULT_BENCH_SIZES")
         .unwrap_or_else(|_| "10000,100000,1000000".into())
         .split(',')
@@ -133,20 +173,38 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let name = format!("wavault_bench_{}", Uuid::new_v4().simple());
     let admin_db = Database::connect(&admin).await?;
-    admin_db.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-    let db_url = format!("{}/{name}", admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin));
+    admin_db
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let db_url = format!(
+        "{}/{name}",
+        admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin)
+    );
     let state = build_state(settings(&db_url)?, Arc::new(SystemClock)).await?;
     state.db.migrate().await?;
     let mut tenants = Vec::new();
     for (i, n) in sizes.iter().enumerate() {
         let slug = format!("bench-{i}");
-        let t = create_tenant(&state, "Bench", &slug, &format!("owner@{slug}.example"), PASSWORD, &Actor::cli()).await?;
+        let t = create_tenant(
+            &state,
+            "Bench",
+            &slug,
+            &format!("owner@{slug}.example"),
+            PASSWORD,
+            &Actor::cli(),
+        )
+        .await?;
         let started = Instant::now();
         seed(&state, t.id, *n).await?;
-        eprintln!("seeded {n} contacts in {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "seeded {n} contacts in {:.1}s",
+            started.elapsed().as_secs_f64()
+        );
         tenants.push((slug, t.id, *n));
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut server = spawn_server(&db_url, port)?;
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
@@ -156,7 +214,9 @@ async fn main() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    println!("| contacts | export rows/s | export MB/s | server peak RSS (MiB) | COPY rows/s | ratio export/COPY |");
+    println!(
+        "| contacts | export rows/s | export MB/s | server peak RSS (MiB) | COPY rows/s | ratio export/COPY |"
+    );
     println!("|---|---|---|---|---|---|");
     for (slug, tenant, n) in tenants {
         let login: serde_json::Value = client
@@ -166,9 +226,17 @@ async fn main() -> anyhow::Result<()> {
             .await?
             .json()
             .await?;
-        let token = login.get("access_token").and_then(Json::as_str).context("login")?.to_owned();
+        let token = login
+            .get("access_token")
+            .and_then(Json::as_str)
+            .context("login")?
+            .to_owned();
         let started = Instant::now();
-        let mut resp = client.get(format!("{base}/v1/contacts/export?format=csv")).bearer_auth(&token).send().await?;
+        let mut resp = client
+            .get(format!("{base}/v1/contacts/export?format=csv"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
         let (mut bytes, mut lines) = (0u64, 0u64);
         while let Some(chunk) = resp.chunk().await? {
             bytes += chunk.len() as u64;
@@ -191,6 +259,9 @@ async fn main() -> anyhow::Result<()> {
     let _ = server.kill();
     let _ = server.wait();
     state.db.close().await;
-    admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+    admin_db
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok();
     Ok(())
 }

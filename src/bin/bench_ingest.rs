@@ -29,10 +29,19 @@ fn server_env(db_url: &str, port: u16) -> Vec<(&'static str, String)> {
     vec![
         ("WAVAULT_ENV", "production".into()),
         ("WAVAULT__DATABASE__URL", db_url.into()),
-        ("WAVAULT__CRYPTO__MASTER_KEYS", "b1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into()),
+        (
+            "WAVAULT__CRYPTO__MASTER_KEYS",
+            "b1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".into(),
+        ),
         ("WAVAULT__CRYPTO__ACTIVE_KEY", "b1".into()),
-        ("WAVAULT__CRYPTO__CERTIFICATE_KEY", "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=".into()),
-        ("WAVAULT__AUTH__JWT_SECRET", "bench-jwt-secret-that-is-long-enough-0123456789".into()),
+        (
+            "WAVAULT__CRYPTO__CERTIFICATE_KEY",
+            "QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=".into(),
+        ),
+        (
+            "WAVAULT__AUTH__JWT_SECRET",
+            "bench-jwt-secret-that-is-long-enough-0123456789".into(),
+        ),
         ("WAVAULT__META__APP_SECRETS", APP_SECRET.into()),
         ("WAVAULT__META__VERIFY_TOKEN", "bench-verify".into()),
         ("WAVAULT__TELEMETRY__LOG_LEVEL", "warn".into()),
@@ -43,13 +52,19 @@ fn server_env(db_url: &str, port: u16) -> Vec<(&'static str, String)> {
 }
 
 fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 fn peak_rss_mib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .unwrap_or(0)
         / 1024
 }
@@ -64,10 +79,18 @@ fn body(pnid: &str, i: usize) -> Value {
     let wamid = format!("wamid.HBgM{wa}FQIAEhgg{i:012}");
     let ts = (1_793_610_000 + i).to_string();
     let message = match i % 6 {
-        0 | 1 => json!({"type": "text", "text": {"body": format!("Hello, I need help with order {i}")}}),
-        2 => json!({"type": "image", "image": {"id": format!("{i}"), "mime_type": "image/jpeg", "sha256": "abc", "caption": "receipt"}}),
-        3 => json!({"type": "location", "location": {"latitude": 51.5, "longitude": -0.12, "name": "Shop"}}),
-        4 => json!({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}}),
+        0 | 1 => {
+            json!({"type": "text", "text": {"body": format!("Hello, I need help with order {i}")}})
+        }
+        2 => {
+            json!({"type": "image", "image": {"id": format!("{i}"), "mime_type": "image/jpeg", "sha256": "abc", "caption": "receipt"}})
+        }
+        3 => {
+            json!({"type": "location", "location": {"latitude": 51.5, "longitude": -0.12, "name": "Shop"}})
+        }
+        4 => {
+            json!({"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {"id": "yes", "title": "Yes"}}})
+        }
         _ => {
             // A status for this tenant's previous message (same number, same sender slot).
             let prev = i.saturating_sub(TENANTS);
@@ -95,14 +118,23 @@ struct Outcome {
 }
 
 async fn load(url: String, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: u64) -> Outcome {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency).build().unwrap_or_default();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .unwrap_or_default();
     let next = Arc::new(AtomicUsize::new(0));
     let errors = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, url, bodies, next, errors) = (client.clone(), url.clone(), bodies.clone(), next.clone(), errors.clone());
+        let (client, url, bodies, next, errors) = (
+            client.clone(),
+            url.clone(),
+            bodies.clone(),
+            next.clone(),
+            errors.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < deadline {
@@ -134,7 +166,12 @@ async fn load(url: String, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: 
         latencies_us.extend(t.await.unwrap_or_default());
     }
     latencies_us.sort_unstable();
-    Outcome { events: latencies_us.len(), errors: errors.load(Ordering::Relaxed), latencies_us, secs: started.elapsed().as_secs_f64() }
+    Outcome {
+        events: latencies_us.len(),
+        errors: errors.load(Ordering::Relaxed),
+        latencies_us,
+        secs: started.elapsed().as_secs_f64(),
+    }
 }
 
 fn pct(v: &[u64], p: f64) -> f64 {
@@ -145,12 +182,24 @@ fn pct(v: &[u64], p: f64) -> f64 {
     v.get(i).copied().unwrap_or(0) as f64 / 1000.0
 }
 
-async fn baseline_insert(db: web::Data<DatabaseConnection>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let header = req.headers().get("X-Hub-Signature-256").and_then(|v| v.to_str().ok());
-    if wavault::webhook::verify_signature(&[SecretString::from(APP_SECRET)], header, &body).is_err() {
+async fn baseline_insert(
+    db: web::Data<DatabaseConnection>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let header = req
+        .headers()
+        .get("X-Hub-Signature-256")
+        .and_then(|v| v.to_str().ok());
+    if wavault::webhook::verify_signature(&[SecretString::from(APP_SECRET)], header, &body).is_err()
+    {
         return HttpResponse::Unauthorized().finish();
     }
-    let stmt = Statement::from_sql_and_values(DbBackend::Postgres, "INSERT INTO bench_raw (body) VALUES ($1)", [body.to_vec().into()]);
+    let stmt = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "INSERT INTO bench_raw (body) VALUES ($1)",
+        [body.to_vec().into()],
+    );
     match db.execute_raw(stmt).await {
         Ok(_) => HttpResponse::Ok().finish(),
         Err(_) => HttpResponse::ServiceUnavailable().finish(),
@@ -161,7 +210,10 @@ async fn run_baseline_server(port: u16, db_url: String) -> anyhow::Result<()> {
     let mut opts = sea_orm::ConnectOptions::new(db_url);
     opts.max_connections(32).sqlx_logging(false);
     let db = Database::connect(opts).await?;
-    db.execute_unprepared("CREATE TABLE IF NOT EXISTS bench_raw (id BIGSERIAL PRIMARY KEY, body BYTEA NOT NULL)").await?;
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS bench_raw (id BIGSERIAL PRIMARY KEY, body BYTEA NOT NULL)",
+    )
+    .await?;
     let data = web::Data::new(db);
     HttpServer::new(move || {
         App::new()
@@ -179,7 +231,12 @@ async fn run_baseline_server(port: u16, db_url: String) -> anyhow::Result<()> {
 async fn wait_up(port: u16) {
     let client = reqwest::Client::new();
     for _ in 0..300 {
-        if client.get(format!("http://127.0.0.1:{port}/healthz")).send().await.is_ok_and(|r| r.status().is_success()) {
+        if client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -188,12 +245,16 @@ async fn wait_up(port: u16) {
 
 fn spawn_wavault(db_url: &str, port: u16, args: &[&str]) -> anyhow::Result<Child> {
     let mut cmd = Command::new(sibling("wavault")?);
-    cmd.args(args).stdout(Stdio::null()).stderr(Stdio::inherit()).stdin(Stdio::piped());
+    cmd.args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .stdin(Stdio::piped());
     for (k, v) in server_env(db_url, port) {
         cmd.env(k, v);
     }
     cmd.env("WAVAULT_PASSWORD", PASSWORD);
-    cmd.spawn().context("start wavault (build the wavault binary too)")
+    cmd.spawn()
+        .context("start wavault (build the wavault binary too)")
 }
 
 async fn setup_tenants(db_url: &str, port: u16) -> anyhow::Result<Vec<String>> {
@@ -203,7 +264,21 @@ async fn setup_tenants(db_url: &str, port: u16) -> anyhow::Result<Vec<String>> {
     for i in 0..TENANTS {
         let slug = format!("bench-{i}");
         let email = format!("owner@{slug}.example");
-        let status = spawn_wavault(db_url, 0, &["tenant", "create", "--name", "Bench", "--slug", &slug, "--owner-email", &email])?.wait()?;
+        let status = spawn_wavault(
+            db_url,
+            0,
+            &[
+                "tenant",
+                "create",
+                "--name",
+                "Bench",
+                "--slug",
+                &slug,
+                "--owner-email",
+                &email,
+            ],
+        )?
+        .wait()?;
         anyhow::ensure!(status.success(), "tenant create failed");
         let login: Value = client
             .post(format!("{base}/v1/auth/login"))
@@ -212,7 +287,10 @@ async fn setup_tenants(db_url: &str, port: u16) -> anyhow::Result<Vec<String>> {
             .await?
             .json()
             .await?;
-        let token = login.get("access_token").and_then(Value::as_str).context("login")?;
+        let token = login
+            .get("access_token")
+            .and_then(Value::as_str)
+            .context("login")?;
         let pnid = format!("10000000000{i:04}");
         let r = client
             .put(format!("{base}/v1/whatsapp/numbers/{pnid}"))
@@ -247,13 +325,25 @@ async fn main() -> anyhow::Result<()> {
     {
         return run_baseline_server(port.parse()?, url.clone()).await;
     }
-    let admin = std::env::var("WAVAULT_BENCH_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let secs: u64 = std::env::var("WAVAULT_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(20);
-    let concurrency: usize = std::env::var("WAVAULT_BENCH_CONCURRENCY").ok().and_then(|s| s.parse().ok()).unwrap_or(64);
+    let admin = std::env::var("WAVAULT_BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let secs: u64 = std::env::var("WAVAULT_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let concurrency: usize = std::env::var("WAVAULT_BENCH_CONCURRENCY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(64);
     let admin_db = Database::connect(&admin).await?;
     let name = format!("wavault_bench_{}", Uuid::new_v4().simple());
-    admin_db.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
-    let base_url = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or_else(|| admin.clone());
+    admin_db
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let base_url = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_owned())
+        .unwrap_or_else(|| admin.clone());
     let db_url = format!("{base_url}/{name}");
 
     let port = free_port()?;
@@ -262,12 +352,23 @@ async fn main() -> anyhow::Result<()> {
     let pnids = setup_tenants(&db_url, port).await?;
     let count = 400_000;
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
-        (0..count).map(|i| serde_json::to_vec(&body(pnids.get(i % TENANTS).map_or("", String::as_str), i)).unwrap_or_default()).collect(),
+        (0..count)
+            .map(|i| {
+                serde_json::to_vec(&body(pnids.get(i % TENANTS).map_or("", String::as_str), i))
+                    .unwrap_or_default()
+            })
+            .collect(),
     );
     println!("concurrency {concurrency}, {secs} s per run, {TENANTS} tenants, PostgreSQL");
     println!("| target | events/s | p50 ms | p95 ms | p99 ms | errors | server peak RSS MiB |");
     println!("|---|---|---|---|---|---|---|");
-    let w = load(format!("http://127.0.0.1:{port}/webhooks/whatsapp"), bodies.clone(), concurrency, secs).await;
+    let w = load(
+        format!("http://127.0.0.1:{port}/webhooks/whatsapp"),
+        bodies.clone(),
+        concurrency,
+        secs,
+    )
+    .await;
     let w_rate = report("wavault", &w, peak_rss_mib(server.id()));
     let _ = server.kill();
     let _ = server.wait();
@@ -278,11 +379,20 @@ async fn main() -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .spawn()?;
     wait_up(bport).await;
-    let b = load(format!("http://127.0.0.1:{bport}/webhooks/whatsapp"), bodies, concurrency, secs).await;
+    let b = load(
+        format!("http://127.0.0.1:{bport}/webhooks/whatsapp"),
+        bodies,
+        concurrency,
+        secs,
+    )
+    .await;
     let b_rate = report("bare baseline", &b, peak_rss_mib(baseline.id()));
     let _ = baseline.kill();
     let _ = baseline.wait();
     println!("\nratio wavault / baseline: {:.2}", w_rate / b_rate);
-    admin_db.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await.ok();
+    admin_db
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok();
     Ok(())
 }

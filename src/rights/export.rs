@@ -58,7 +58,17 @@ pub fn stream(
     now: i64,
     rows: Arc<std::sync::atomic::AtomicU64>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
-    let cursor = Cursor { db, now, actor, keys, format, after: None, header_sent: false, done: false, rows };
+    let cursor = Cursor {
+        db,
+        now,
+        actor,
+        keys,
+        format,
+        after: None,
+        header_sent: false,
+        done: false,
+        rows,
+    };
     futures_util::stream::unfold(cursor, |mut c| async move {
         if c.done {
             return None;
@@ -70,7 +80,10 @@ pub fn stream(
                 // Headers are already sent: the only honest signal left is a broken stream.
                 tracing::error!(error = %e, "export stopped");
                 c.done = true;
-                Some((Err(actix_web::error::ErrorInternalServerError("export failed")), c))
+                Some((
+                    Err(actix_web::error::ErrorInternalServerError("export failed")),
+                    c,
+                ))
             }
         }
     })
@@ -88,7 +101,12 @@ async fn next_chunk(c: &mut Cursor) -> StoreResult<Option<Bytes>> {
     let page = tx.contacts_page(c.after, PAGE, false).await?;
     let Some(last) = page.last() else {
         let written = c.rows.load(std::sync::atomic::Ordering::Relaxed);
-        let rec = c.actor.record("contacts.export_completed", "tenant", c.keys.tenant_id(), json!({"rows": written}));
+        let rec = c.actor.record(
+            "contacts.export_completed",
+            "tenant",
+            c.keys.tenant_id(),
+            json!({"rows": written}),
+        );
         tx.append_audit(&rec, c.now).await?;
         tx.commit().await?;
         c.done = true;
@@ -96,7 +114,10 @@ async fn next_chunk(c: &mut Cursor) -> StoreResult<Option<Bytes>> {
     };
     c.after = Some(last.id);
     let ids: Vec<Uuid> = page.iter().map(|m| m.id).collect();
-    let contacts: Vec<ContactPlain> = page.iter().map(|m| open_contact(&c.keys, m)).collect::<Result<_, _>>()?;
+    let contacts: Vec<ContactPlain> = page
+        .iter()
+        .map(|m| open_contact(&c.keys, m))
+        .collect::<Result<_, _>>()?;
     match c.format {
         Format::Csv => {
             for p in &contacts {
@@ -118,36 +139,52 @@ async fn next_chunk(c: &mut Cursor) -> StoreResult<Option<Bytes>> {
             for p in &contacts {
                 let mut line = contact_json(p);
                 if let Some(obj) = line.as_object_mut() {
-                    obj.insert("consent_history".into(), Value::Array(consent.remove(&p.id).unwrap_or_default()));
+                    obj.insert(
+                        "consent_history".into(),
+                        Value::Array(consent.remove(&p.id).unwrap_or_default()),
+                    );
                     if messages {
-                        obj.insert("conversations".into(), Value::Array(threads.remove(&p.id).unwrap_or_default()));
+                        obj.insert(
+                            "conversations".into(),
+                            Value::Array(threads.remove(&p.id).unwrap_or_default()),
+                        );
                     }
                 }
-                serde_json::to_writer(&mut out, &line).map_err(|e| StoreError::Invalid(e.to_string()))?;
+                serde_json::to_writer(&mut out, &line)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
                 out.push(b'\n');
             }
         }
     }
     tx.commit().await?;
-    c.rows.fetch_add(contacts.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    c.rows
+        .fetch_add(contacts.len() as u64, std::sync::atomic::Ordering::Relaxed);
     Ok(Some(Bytes::from(out)))
 }
 
 fn write_csv(out: &mut Vec<u8>, fields: impl Iterator<Item = String>) -> StoreResult<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(fields).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    w.write_record(fields)
+        .map_err(|e| StoreError::Invalid(e.to_string()))?;
     w.flush().map_err(|e| StoreError::Invalid(e.to_string()))?;
     Ok(())
 }
 
 fn csv_row(p: &ContactPlain) -> Vec<String> {
-    let name = p.display_name.clone().or_else(|| p.profile_name.clone()).unwrap_or_default();
+    let name = p
+        .display_name
+        .clone()
+        .or_else(|| p.profile_name.clone())
+        .unwrap_or_default();
     vec![
         p.id.to_string(),
         name,
         p.profile_name.clone().unwrap_or_default(),
         p.display_name.clone().unwrap_or_default(),
-        p.wa_id.as_deref().map(|w| format!("+{}", w.trim_start_matches('+'))).unwrap_or_default(),
+        p.wa_id
+            .as_deref()
+            .map(|w| format!("+{}", w.trim_start_matches('+')))
+            .unwrap_or_default(),
         p.user_id.clone().unwrap_or_default(),
         p.attributes.to_string(),
         p.consent_status.clone(),

@@ -8,9 +8,9 @@ use crate::clock::rfc3339;
 use crate::error::{ApiError, ApiResult};
 use crate::identity::Actor;
 use crate::state::AppState;
+use crate::store::StoreError;
 use crate::store::rights::ErasureCounts;
 use crate::store::sealed::open_contact;
-use crate::store::StoreError;
 
 pub mod export;
 
@@ -18,7 +18,12 @@ pub mod export;
 pub const BUNDLE_SCHEMA: &str = "wavault.access_bundle.v1";
 
 /// Everything held about one contact, and who read or exported it.
-pub async fn access_bundle(state: &AppState, tenant_id: Uuid, contact_id: Uuid, actor: &Actor) -> ApiResult<Value> {
+pub async fn access_bundle(
+    state: &AppState,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+    actor: &Actor,
+) -> ApiResult<Value> {
     let keys = state.keys.for_tenant(tenant_id).await?;
     let now = state.clock.now_ms();
     let tx = state.db.tenant(tenant_id).await?;
@@ -30,10 +35,15 @@ pub async fn access_bundle(state: &AppState, tenant_id: Uuid, contact_id: Uuid, 
         .into_iter()
         .map(|e| json!({"status": e.status, "source": e.source, "actor_kind": e.actor_kind, "actor_id": e.actor_id, "at": rfc3339(e.created_at)}))
         .collect();
-    let mut threads: HashMap<Uuid, Vec<Value>> = export::conversations_with_messages(&tx, &keys, &[contact_id]).await?;
+    let mut threads: HashMap<Uuid, Vec<Value>> =
+        export::conversations_with_messages(&tx, &keys, &[contact_id]).await?;
     let conversations = threads.remove(&contact_id).unwrap_or_default();
     let mut targets = vec![contact_id.to_string()];
-    targets.extend(conversations.iter().filter_map(|c| c["id"].as_str().map(str::to_owned)));
+    targets.extend(
+        conversations
+            .iter()
+            .filter_map(|c| c["id"].as_str().map(str::to_owned)),
+    );
     let mut accesses = Vec::new();
     for target in &targets {
         for e in tx.audit_for_target(target).await? {
@@ -44,7 +54,11 @@ pub async fn access_bundle(state: &AppState, tenant_id: Uuid, contact_id: Uuid, 
         }
     }
     accesses.sort_by_key(|a| a["seq"].as_i64());
-    tx.append_audit(&actor.record("contact.access_export", "contact", contact_id, json!({})), now).await?;
+    tx.append_audit(
+        &actor.record("contact.access_export", "contact", contact_id, json!({})),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(json!({
         "schema": BUNDLE_SCHEMA,
@@ -61,22 +75,47 @@ pub async fn access_bundle(state: &AppState, tenant_id: Uuid, contact_id: Uuid, 
 }
 
 /// Erases a contact with its conversations, messages, status events and consent history.
-pub async fn erase(state: &AppState, tenant_id: Uuid, contact_id: Uuid, actor: &Actor) -> ApiResult<ErasureCounts> {
+pub async fn erase(
+    state: &AppState,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+    actor: &Actor,
+) -> ApiResult<ErasureCounts> {
     let now = state.clock.now_ms();
     let tx = state.db.tenant(tenant_id).await?;
     let counts = tx.erase_contact(contact_id).await?;
     let detail = serde_json::to_value(&counts).map_err(|e| ApiError::internal(&e))?;
-    tx.append_audit(&actor.record("contact.erase", "contact", contact_id, detail), now).await?;
+    tx.append_audit(
+        &actor.record("contact.erase", "contact", contact_id, detail),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(counts)
 }
 
 /// Flags a contact as restricted (objection): not messaged, left out of exports.
-pub async fn set_restricted(state: &AppState, tenant_id: Uuid, contact_id: Uuid, restricted: bool, actor: &Actor) -> ApiResult<()> {
+pub async fn set_restricted(
+    state: &AppState,
+    tenant_id: Uuid,
+    contact_id: Uuid,
+    restricted: bool,
+    actor: &Actor,
+) -> ApiResult<()> {
     let now = state.clock.now_ms();
     let tx = state.db.tenant(tenant_id).await?;
-    tx.set_contact_restricted(contact_id, restricted, now).await?;
-    tx.append_audit(&actor.record("contact.restriction", "contact", contact_id, json!({"restricted": restricted})), now).await?;
+    tx.set_contact_restricted(contact_id, restricted, now)
+        .await?;
+    tx.append_audit(
+        &actor.record(
+            "contact.restriction",
+            "contact",
+            contact_id,
+            json!({"restricted": restricted}),
+        ),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

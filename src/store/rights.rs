@@ -48,7 +48,10 @@ impl TenantTx {
     }
 
     /// Consent history of several contacts at once (one query per export page).
-    pub async fn consent_history(&self, contact_ids: &[Uuid]) -> StoreResult<Vec<consent_events::Model>> {
+    pub async fn consent_history(
+        &self,
+        contact_ids: &[Uuid],
+    ) -> StoreResult<Vec<consent_events::Model>> {
         if contact_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -61,7 +64,10 @@ impl TenantTx {
             .await?)
     }
 
-    pub async fn conversations_of_contacts(&self, contact_ids: &[Uuid]) -> StoreResult<Vec<conversations::Model>> {
+    pub async fn conversations_of_contacts(
+        &self,
+        contact_ids: &[Uuid],
+    ) -> StoreResult<Vec<conversations::Model>> {
         if contact_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -73,7 +79,10 @@ impl TenantTx {
             .await?)
     }
 
-    pub async fn messages_of_contacts(&self, contact_ids: &[Uuid]) -> StoreResult<Vec<messages::Model>> {
+    pub async fn messages_of_contacts(
+        &self,
+        contact_ids: &[Uuid],
+    ) -> StoreResult<Vec<messages::Model>> {
         if contact_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -136,10 +145,21 @@ impl TenantTx {
 }
 
 impl TenantTx {
-    pub async fn set_contact_restricted(&self, id: Uuid, restricted: bool, now: i64) -> StoreResult<()> {
+    pub async fn set_contact_restricted(
+        &self,
+        id: Uuid,
+        restricted: bool,
+        now: i64,
+    ) -> StoreResult<()> {
         let res = contacts::Entity::update_many()
-            .col_expr(contacts::Column::Restricted, sea_orm::sea_query::Expr::value(restricted))
-            .col_expr(contacts::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now))
+            .col_expr(
+                contacts::Column::Restricted,
+                sea_orm::sea_query::Expr::value(restricted),
+            )
+            .col_expr(
+                contacts::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
             .filter(contacts::Column::TenantId.eq(self.tenant_id()))
             .filter(contacts::Column::Id.eq(id))
             .exec(self.conn())

@@ -48,7 +48,12 @@ impl TenantTx {
     }
 
     /// Writes new values for some columns of one row.
-    pub async fn update_sealed(&self, table: &str, id: Uuid, updates: &[(&str, Vec<u8>)]) -> StoreResult<()> {
+    pub async fn update_sealed(
+        &self,
+        table: &str,
+        id: Uuid,
+        updates: &[(&str, Vec<u8>)],
+    ) -> StoreResult<()> {
         if updates.is_empty() {
             return Ok(());
         }

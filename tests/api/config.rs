@@ -5,13 +5,22 @@ use crate::helpers::*;
 
 fn wavault(envs: &[(&str, &str)]) -> (bool, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_wavault"));
-    cmd.arg("migrate").env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    cmd.env("WAVAULT_CONFIG_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/config"));
+    cmd.arg("migrate")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    cmd.env(
+        "WAVAULT_CONFIG_DIR",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config"),
+    );
     for (k, v) in envs {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), text)
 }
 
@@ -55,7 +64,10 @@ async fn production_starts_only_with_every_secret_and_names_the_missing_one() {
     ] {
         let (ok, out) = run_with(&db, &[(key, None)]);
         assert!(!ok, "starts without {key}");
-        assert!(out.contains(key), "message for {key} does not name it: {out}");
+        assert!(
+            out.contains(key),
+            "message for {key} does not name it: {out}"
+        );
         assert_eq!(out.trim().lines().count(), 1, "one line: {out}");
     }
 }
@@ -66,18 +78,27 @@ async fn bad_values_are_named_and_secrets_never_echoed() {
     let short = "short-jwt-secret-value";
     let (ok, out) = run_with(&db, &[("WAVAULT__AUTH__JWT_SECRET", Some(short))]);
     assert!(!ok);
-    assert!(out.contains("WAVAULT__AUTH__JWT_SECRET") && !out.contains(short), "{out}");
+    assert!(
+        out.contains("WAVAULT__AUTH__JWT_SECRET") && !out.contains(short),
+        "{out}"
+    );
 
     let bad_key = "k1:bm90LTMyLWJ5dGVz";
     let (ok, out) = run_with(&db, &[("WAVAULT__CRYPTO__MASTER_KEYS", Some(bad_key))]);
     assert!(!ok);
-    assert!(out.contains("WAVAULT__CRYPTO__MASTER_KEYS") && !out.contains("bm90LTMyLWJ5dGVz"), "{out}");
+    assert!(
+        out.contains("WAVAULT__CRYPTO__MASTER_KEYS") && !out.contains("bm90LTMyLWJ5dGVz"),
+        "{out}"
+    );
 
     let (ok, out) = run_with(&db, &[("WAVAULT__CRYPTO__ACTIVE_KEY", Some("k9"))]);
     assert!(!ok);
     assert!(out.contains("WAVAULT__CRYPTO__ACTIVE_KEY"), "{out}");
 
-    let (ok, out) = run_with(&db, &[("WAVAULT__RETENTION__DELETION_BUSINESS_DAYS", Some("9"))]);
+    let (ok, out) = run_with(
+        &db,
+        &[("WAVAULT__RETENTION__DELETION_BUSINESS_DAYS", Some("9"))],
+    );
     assert!(!ok);
     assert!(out.contains("deletion_business_days"), "{out}");
 
@@ -93,13 +114,25 @@ async fn a_wrong_master_key_cannot_open_existing_tenant_keys() {
     let (ok, out) = run_with(
         &app.db_url,
         &[
-            ("WAVAULT__CRYPTO__MASTER_KEYS", Some("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=")),
+            (
+                "WAVAULT__CRYPTO__MASTER_KEYS",
+                Some("k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="),
+            ),
             ("WAVAULT__CRYPTO__ACTIVE_KEY", Some("k1")),
         ],
     );
     assert!(ok, "{out}");
     // The same id with different key bytes must not unwrap the data key.
-    let settings = test_settings(&app.db_url, &[("crypto.master_keys", "k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=")]);
-    let state = wavault::startup::build_state(settings, std::sync::Arc::new(wavault::clock::SystemClock)).await.unwrap();
+    let settings = test_settings(
+        &app.db_url,
+        &[(
+            "crypto.master_keys",
+            "k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+        )],
+    );
+    let state =
+        wavault::startup::build_state(settings, std::sync::Arc::new(wavault::clock::SystemClock))
+            .await
+            .unwrap();
     assert!(state.keys.for_tenant(t.id).await.is_err());
 }

@@ -13,10 +13,22 @@ const CANARY_TEXT: &str = "canary-text-plugh-42";
 const CANARY_WAMID: &str = "wamid.HBgMNDQ3OTEyMzQ1Njc4FQIAEhgUM0FDNkNBUllfV0FNSUQA";
 
 fn needles() -> Vec<Vec<u8>> {
-    [CANARY_NAME, CANARY_PHONE, CANARY_TEXT, CANARY_WAMID, "Xyzzyplover", "plugh-42"]
-        .iter()
-        .flat_map(|s| [s.as_bytes().to_vec(), hex::encode(s.as_bytes()).into_bytes()])
-        .collect()
+    [
+        CANARY_NAME,
+        CANARY_PHONE,
+        CANARY_TEXT,
+        CANARY_WAMID,
+        "Xyzzyplover",
+        "plugh-42",
+    ]
+    .iter()
+    .flat_map(|s| {
+        [
+            s.as_bytes().to_vec(),
+            hex::encode(s.as_bytes()).into_bytes(),
+        ]
+    })
+    .collect()
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -28,9 +40,27 @@ async fn no_canary_is_readable_in_the_raw_database() {
     let app = spawn_app().await;
     let t = app.create_tenant("canary").await;
     register(&app, &t, PNID_A).await;
-    deliver(&app, &inbound(PNID_A, CANARY_PHONE, CANARY_NAME, CANARY_WAMID, CANARY_TEXT, START_MS / 1000)).await;
+    deliver(
+        &app,
+        &inbound(
+            PNID_A,
+            CANARY_PHONE,
+            CANARY_NAME,
+            CANARY_WAMID,
+            CANARY_TEXT,
+            START_MS / 1000,
+        ),
+    )
+    .await;
     // The API reads it back, so it was stored.
-    let (_, list) = status_json(app.get(&format!("/v1/contacts?wa_id={CANARY_PHONE}"), Some(&t.owner_token)).await).await;
+    let (_, list) = status_json(
+        app.get(
+            &format!("/v1/contacts?wa_id={CANARY_PHONE}"),
+            Some(&t.owner_token),
+        )
+        .await,
+    )
+    .await;
     assert_eq!(list["items"][0]["profile_name"], CANARY_NAME);
 
     let db = Database::connect(&app.db_url).await.unwrap();
@@ -38,13 +68,19 @@ async fn no_canary_is_readable_in_the_raw_database() {
     match db.get_database_backend() {
         DbBackend::Postgres => {
             let tables = db
-                .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT tablename::text AS t FROM pg_tables WHERE schemaname = 'public'"))
+                .query_all_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    "SELECT tablename::text AS t FROM pg_tables WHERE schemaname = 'public'",
+                ))
                 .await
                 .unwrap();
             for r in tables {
                 let table: String = r.try_get("", "t").unwrap();
                 for row in db
-                    .query_all_raw(Statement::from_string(DbBackend::Postgres, format!("SELECT x::text AS v FROM {table} x")))
+                    .query_all_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!("SELECT x::text AS v FROM {table} x"),
+                    ))
                     .await
                     .unwrap()
                 {
@@ -53,8 +89,16 @@ async fn no_canary_is_readable_in_the_raw_database() {
             }
         }
         _ => {
-            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await.ok();
-            let path = app.db_url.trim_start_matches("sqlite://").split('?').next().unwrap().to_owned();
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+                .ok();
+            let path = app
+                .db_url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
             for suffix in ["", "-wal"] {
                 if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
                     dump.extend(bytes);
@@ -64,20 +108,36 @@ async fn no_canary_is_readable_in_the_raw_database() {
     }
     assert!(dump.len() > 1000, "the dump holds the database");
     for n in needles() {
-        assert!(!contains(&dump, &n), "found {:?} in the raw database", String::from_utf8_lossy(&n));
+        assert!(
+            !contains(&dump, &n),
+            "found {:?} in the raw database",
+            String::from_utf8_lossy(&n)
+        );
     }
 }
 
 async fn stored_versions(app: &TestApp, tenant: Uuid) -> Vec<u32> {
     let db = Database::connect(&app.db_url).await.unwrap();
     let backend = db.get_database_backend();
-    let ph = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    let ph = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
     let mut out = Vec::new();
     for sql in [
         format!("SELECT wa_id_enc AS v FROM contacts WHERE tenant_id = {ph}"),
         format!("SELECT content_enc AS v FROM messages WHERE tenant_id = {ph}"),
     ] {
-        for r in db.query_all_raw(Statement::from_sql_and_values(backend, &sql, [tenant.into()])).await.unwrap() {
+        for r in db
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                &sql,
+                [tenant.into()],
+            ))
+            .await
+            .unwrap()
+        {
             let v: Vec<u8> = r.try_get("", "v").unwrap();
             out.push(u32::from_be_bytes([v[1], v[2], v[3], v[4]]));
         }
@@ -86,17 +146,38 @@ async fn stored_versions(app: &TestApp, tenant: Uuid) -> Vec<u32> {
 }
 
 async fn readable(app: &TestApp, t: &TestTenant, count: usize) {
-    let text = app.get("/v1/contacts/export?format=ndjson&include=messages", Some(&t.owner_token)).await.text().await.unwrap();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let text = app
+        .get(
+            "/v1/contacts/export?format=ndjson&include=messages",
+            Some(&t.owner_token),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), count);
     for l in lines {
         assert!(l["profile_name"].as_str().unwrap().starts_with("Person "));
-        let body = l["conversations"][0]["messages"][0]["content"]["text"]["body"].as_str().unwrap();
+        let body = l["conversations"][0]["messages"][0]["content"]["text"]["body"]
+            .as_str()
+            .unwrap();
         assert!(body.starts_with("message "));
         // The blind index still finds the contact.
         let wa = l["wa_id"].as_str().unwrap();
-        let (_, found) = status_json(app.get(&format!("/v1/contacts?wa_id={wa}"), Some(&t.owner_token)).await).await;
-        assert_eq!(found["items"].as_array().unwrap().len(), 1, "lookup of {wa}");
+        let (_, found) = status_json(
+            app.get(&format!("/v1/contacts?wa_id={wa}"), Some(&t.owner_token))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            found["items"].as_array().unwrap().len(),
+            1,
+            "lookup of {wa}"
+        );
     }
 }
 
@@ -106,7 +187,18 @@ async fn tenant_rotation_interrupted_and_resumed_keeps_everything_readable() {
     let t = app.create_tenant("rotor").await;
     register(&app, &t, PNID_A).await;
     for i in 0..5 {
-        deliver(&app, &inbound(PNID_A, &format!("44790011{i:04}"), &format!("Person {i}"), &format!("wamid.R{i}"), &format!("message {i}"), START_MS / 1000)).await;
+        deliver(
+            &app,
+            &inbound(
+                PNID_A,
+                &format!("44790011{i:04}"),
+                &format!("Person {i}"),
+                &format!("wamid.R{i}"),
+                &format!("message {i}"),
+                START_MS / 1000,
+            ),
+        )
+        .await;
     }
     assert!(stored_versions(&app, t.id).await.iter().all(|v| *v == 1));
 
@@ -114,19 +206,34 @@ async fn tenant_rotation_interrupted_and_resumed_keeps_everything_readable() {
     app.state.keys.add_version(t.id).await.unwrap();
     readable(&app, &t, 5).await;
     // New writes use the new version while old values still open.
-    deliver(&app, &inbound(PNID_A, "447900119999", "Person new", "wamid.Rnew", "message new", START_MS / 1000)).await;
+    deliver(
+        &app,
+        &inbound(
+            PNID_A,
+            "447900119999",
+            "Person new",
+            "wamid.Rnew",
+            "message new",
+            START_MS / 1000,
+        ),
+    )
+    .await;
     let mixed = stored_versions(&app, t.id).await;
     assert!(mixed.contains(&1) && mixed.contains(&2), "{mixed:?}");
     readable(&app, &t, 6).await;
 
-    let report = wavault::rotation::rotate_tenant(&app.state, t.id, true).await.unwrap();
+    let report = wavault::rotation::rotate_tenant(&app.state, t.id, true)
+        .await
+        .unwrap();
     assert_eq!(report.active_version, 2);
     assert!(report.values_reencrypted > 0);
     assert!(stored_versions(&app, t.id).await.iter().all(|v| *v == 2));
     readable(&app, &t, 6).await;
 
     // A full rotation adds version 3 and moves everything again.
-    let report = wavault::rotation::rotate_tenant(&app.state, t.id, false).await.unwrap();
+    let report = wavault::rotation::rotate_tenant(&app.state, t.id, false)
+        .await
+        .unwrap();
     assert_eq!(report.active_version, 3);
     assert!(stored_versions(&app, t.id).await.iter().all(|v| *v == 3));
     readable(&app, &t, 6).await;
@@ -140,24 +247,50 @@ async fn master_rotation_rewraps_data_keys_without_touching_data() {
     let app = spawn_app().await;
     let t = app.create_tenant("master").await;
     register(&app, &t, PNID_A).await;
-    deliver(&app, &inbound(PNID_A, "447900220000", "Person 0", "wamid.M0", "message 0", START_MS / 1000)).await;
+    deliver(
+        &app,
+        &inbound(
+            PNID_A,
+            "447900220000",
+            "Person 0",
+            "wamid.M0",
+            "message 0",
+            START_MS / 1000,
+        ),
+    )
+    .await;
     let before = stored_versions(&app, t.id).await;
 
     let settings = test_settings(&app.db_url, &[("crypto.active_key", "k2")]);
-    let state = wavault::startup::build_state(settings, std::sync::Arc::new(wavault::clock::SystemClock)).await.unwrap();
+    let state =
+        wavault::startup::build_state(settings, std::sync::Arc::new(wavault::clock::SystemClock))
+            .await
+            .unwrap();
     let n = state.keys.rotate_master().await.unwrap();
     assert!(n >= 1);
     let db = Database::connect(&app.db_url).await.unwrap();
     let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT kek_id FROM tenant_keys WHERE wrapped_dek IS NOT NULL"))
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT kek_id FROM tenant_keys WHERE wrapped_dek IS NOT NULL",
+        ))
         .await
         .unwrap();
-    assert!(rows.iter().all(|r| r.try_get::<String>("", "kek_id").unwrap() == "k2"));
+    assert!(
+        rows.iter()
+            .all(|r| r.try_get::<String>("", "kek_id").unwrap() == "k2")
+    );
     assert_eq!(stored_versions(&app, t.id).await, before, "data untouched");
     // A fresh process with only the new master key reads everything.
     let only_k2 = MASTER_KEYS.split(',').nth(1).unwrap();
-    let settings = test_settings(&app.db_url, &[("crypto.master_keys", only_k2), ("crypto.active_key", "k2")]);
-    let state = wavault::startup::build_state(settings, std::sync::Arc::new(wavault::clock::SystemClock)).await.unwrap();
+    let settings = test_settings(
+        &app.db_url,
+        &[("crypto.master_keys", only_k2), ("crypto.active_key", "k2")],
+    );
+    let state =
+        wavault::startup::build_state(settings, std::sync::Arc::new(wavault::clock::SystemClock))
+            .await
+            .unwrap();
     let keys = state.keys.for_tenant(t.id).await.unwrap();
     assert_eq!(keys.active_version(), 1);
 }

@@ -1,6 +1,8 @@
 //! The schema carries tenancy: tenant_id in every tenant table's keys, and on PostgreSQL a
 //! forced row-level security policy that holds even when a query forgets its filter.
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -11,8 +13,12 @@ async fn raw(app: &TestApp) -> DatabaseConnection {
 
 async fn tables_with_tenant_id(db: &DatabaseConnection) -> Vec<String> {
     let sql = match db.get_database_backend() {
-        DbBackend::Postgres => "SELECT table_name AS t FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public' ORDER BY 1",
-        _ => "SELECT m.name AS t FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'tenant_id' ORDER BY 1",
+        DbBackend::Postgres => {
+            "SELECT table_name AS t FROM information_schema.columns WHERE column_name = 'tenant_id' AND table_schema = 'public' ORDER BY 1"
+        }
+        _ => {
+            "SELECT m.name AS t FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' AND p.name = 'tenant_id' ORDER BY 1"
+        }
     };
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -47,10 +53,23 @@ async fn every_tenant_table_has_tenant_id_first_in_its_primary_key() {
             .await
             .unwrap()
             .unwrap();
-        assert!(row.try_get::<bool>("", "rls").unwrap(), "{t}: RLS not enabled");
-        assert!(row.try_get::<bool>("", "forced").unwrap(), "{t}: RLS not forced");
-        assert!(row.try_get::<i64>("", "policies").unwrap() >= 1, "{t}: no policy");
-        assert_eq!(row.try_get::<String>("", "first_pk").unwrap(), "tenant_id", "{t}");
+        assert!(
+            row.try_get::<bool>("", "rls").unwrap(),
+            "{t}: RLS not enabled"
+        );
+        assert!(
+            row.try_get::<bool>("", "forced").unwrap(),
+            "{t}: RLS not forced"
+        );
+        assert!(
+            row.try_get::<i64>("", "policies").unwrap() >= 1,
+            "{t}: no policy"
+        );
+        assert_eq!(
+            row.try_get::<String>("", "first_pk").unwrap(),
+            "tenant_id",
+            "{t}"
+        );
     }
     // Every unique index of a tenant table includes tenant_id.
     let rows = db
@@ -64,7 +83,11 @@ async fn every_tenant_table_has_tenant_id_first_in_its_primary_key() {
         .unwrap();
     for r in rows {
         let t: String = r.try_get("", "t").unwrap();
-        assert!(!migration::schema::TENANT_TABLES.contains(&t.as_str()), "unique index without tenant_id on {t}: {:?}", r.try_get::<String>("", "idx"));
+        assert!(
+            !migration::schema::TENANT_TABLES.contains(&t.as_str()),
+            "unique index without tenant_id on {t}: {:?}",
+            r.try_get::<String>("", "idx")
+        );
     }
 }
 
@@ -81,12 +104,21 @@ async fn row_level_security_hides_other_tenants_even_without_a_filter() {
         return;
     }
     let txn = db.begin().await.unwrap();
-    txn.execute_unprepared("SET LOCAL ROLE wavault_app").await.unwrap();
-    txn.execute_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT set_config('app.tenant_id', $1, true)", [a.id.to_string().into()]))
+    txn.execute_unprepared("SET LOCAL ROLE wavault_app")
         .await
         .unwrap();
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT set_config('app.tenant_id', $1, true)",
+        [a.id.to_string().into()],
+    ))
+    .await
+    .unwrap();
     let rows = txn
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT tenant_id FROM users"))
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT tenant_id FROM users",
+        ))
         .await
         .unwrap();
     assert_eq!(rows.len(), 1, "only alpha's owner");
@@ -94,10 +126,17 @@ async fn row_level_security_hides_other_tenants_even_without_a_filter() {
         assert_eq!(r.try_get::<Uuid>("", "tenant_id").unwrap(), a.id);
     }
     let audit_b = txn
-        .query_all_raw(Statement::from_sql_and_values(DbBackend::Postgres, "SELECT seq FROM audit_events WHERE tenant_id = $1", [b.id.into()]))
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT seq FROM audit_events WHERE tenant_id = $1",
+            [b.id.into()],
+        ))
         .await
         .unwrap();
-    assert!(audit_b.is_empty(), "alpha's scope read bravo's audit events");
+    assert!(
+        audit_b.is_empty(),
+        "alpha's scope read bravo's audit events"
+    );
     let write = txn
         .execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -111,7 +150,15 @@ async fn row_level_security_hides_other_tenants_even_without_a_filter() {
     // With no tenant set at all, the application role sees nothing.
     let db2 = raw(&app).await;
     let txn = db2.begin().await.unwrap();
-    txn.execute_unprepared("SET LOCAL ROLE wavault_app").await.unwrap();
-    let rows = txn.query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM users")).await.unwrap();
+    txn.execute_unprepared("SET LOCAL ROLE wavault_app")
+        .await
+        .unwrap();
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT id FROM users",
+        ))
+        .await
+        .unwrap();
     assert!(rows.is_empty());
 }
