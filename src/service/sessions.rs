@@ -51,14 +51,11 @@ async fn verify_password(
     password: &Zeroizing<String>,
     hash: &str,
 ) -> ApiResult<bool> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
     let pw = password.clone();
     let hash = hash.to_owned();
-    tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+    state
+        .hasher
+        .run(move || auth::verify_password(&pw, &hash))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))

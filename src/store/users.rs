@@ -1,8 +1,8 @@
 //! `users`: a tenant's people (owner, admin, agent). Tenant-scoped.
 use entity::users;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -154,5 +154,26 @@ impl TenantTx {
             .exec(self.conn())
             .await?;
         Ok(res.rows_affected == 1)
+    }
+
+    /// Owners who are not disabled. On PostgreSQL the tenant row is locked first (as the audit
+    /// chain does), so two concurrent demotions cannot each count the other owner and leave
+    /// the tenant with none; SQLite transactions already hold the write lock.
+    pub async fn active_owner_count(&self) -> StoreResult<u64> {
+        if self.conn().get_database_backend() == DbBackend::Postgres {
+            self.conn()
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT id FROM tenants WHERE id = $1 FOR UPDATE",
+                    [self.tenant_id().into()],
+                ))
+                .await?;
+        }
+        Ok(users::Entity::find()
+            .filter(users::Column::TenantId.eq(self.tenant_id()))
+            .filter(users::Column::Role.eq("owner"))
+            .filter(users::Column::Disabled.eq(false))
+            .count(self.conn())
+            .await?)
     }
 }
