@@ -101,16 +101,13 @@ fn valid_slug(slug: &str) -> bool {
         && !slug.ends_with('-')
 }
 
-/// Argon2id off the async runtime, under the concurrency cap.
+/// Argon2id off the async runtime, on the bounded hashing pool.
 pub async fn hash_password(state: &AppState, password: &str) -> Result<String, IdentityError> {
-    let _permit = state
-        .hash_permits
-        .acquire()
-        .await
-        .map_err(|_| IdentityError::Hash)?;
     let pw = zeroize::Zeroizing::new(password.to_owned());
     let params = state.password_params;
-    tokio::task::spawn_blocking(move || auth::hash_password(&pw, &params))
+    state
+        .hasher
+        .run(move || auth::hash_password(&pw, &params))
         .await
         .map_err(|_| IdentityError::Hash)?
         .map_err(|_| IdentityError::Hash)

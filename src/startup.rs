@@ -133,9 +133,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     let graph = crate::messaging::GraphClient::new(&settings.meta)?;
     Ok(AppState {
         graph,
-        hash_permits: Arc::new(tokio::sync::Semaphore::new(
-            settings.auth.max_concurrent_hashes,
-        )),
+        hasher: crate::auth::hashpool::HashPool::new(settings.auth.max_concurrent_hashes)?,
         settings: Arc::new(settings),
         db,
         keys,

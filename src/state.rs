@@ -17,7 +17,7 @@ pub struct AppState {
     pub jwt: Arc<JwtKeys>,
     pub password_params: PasswordParams,
     /// Bounds concurrent Argon2 work so a login flood cannot exhaust memory.
-    pub hash_permits: Arc<tokio::sync::Semaphore>,
+    pub hasher: crate::auth::hashpool::HashPool,
     pub throttle: Arc<crate::auth::throttle::LoginThrottle>,
     pub signer: Arc<CertSigner>,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,

@@ -2,7 +2,7 @@
 //! tokens and the access policy. Pure functions and value types, no I/O.
 //!
 //! Password hashing and verification are CPU-heavy (tens of milliseconds each): async callers
-//! run them inside `spawn_blocking`.
+//! run them on the hashing pool (`auth::hashpool`).
 
 pub mod jwt;
 pub mod password;
@@ -46,4 +46,5 @@ pub enum AuthError {
 }
 
 pub mod extract;
+pub mod hashpool;
 pub mod throttle;

@@ -2,7 +2,7 @@
 //!
 //! Hashing and verifying cost tens of milliseconds of CPU and ~19 MiB of memory on purpose:
 //! async callers must run [`hash_password`], [`verify_password`] and [`dummy_hash`] inside
-//! `tokio::task::spawn_blocking`, never directly on an executor thread.
+//! the hashing pool (`auth::hashpool`), never directly on an executor thread.
 
 use std::sync::OnceLock;
 
@@ -99,7 +99,7 @@ impl PasswordParams {
 }
 
 /// Hashes `pw` with Argon2id and a fresh random salt; returns the PHC string.
-/// CPU-heavy: call from `spawn_blocking`.
+/// CPU-heavy: run it on the hashing pool.
 pub fn hash_password(pw: &str, params: &PasswordParams) -> Result<String, AuthError> {
     params.validate()?;
     let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.to_argon2()?);
@@ -112,7 +112,7 @@ pub fn hash_password(pw: &str, params: &PasswordParams) -> Result<String, AuthEr
 
 /// Checks `pw` against a stored PHC string, using the parameters recorded in it.
 /// `Ok(false)` for a wrong password; `Err` only when the stored hash cannot be used.
-/// CPU-heavy: call from `spawn_blocking`.
+/// CPU-heavy: run it on the hashing pool.
 pub fn verify_password(pw: &str, phc: &str) -> Result<bool, AuthError> {
     let parsed =
         PasswordHash::new(phc).map_err(|e| AuthError::Hash(format!("stored hash: {e}")))?;
@@ -153,7 +153,7 @@ pub fn needs_rehash(phc: &str, params: &PasswordParams) -> bool {
 /// A valid Argon2id hash (default parameters) of an unguessable password, computed once.
 /// Login verifies the submitted password against it when the account does not exist, so an
 /// unknown email costs the same time as a wrong password. The verification result must be
-/// ignored. The first call is CPU-heavy: call from `spawn_blocking`.
+/// ignored. The first call is CPU-heavy: run it on the hashing pool.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: OnceLock<String> = OnceLock::new();
     DUMMY.get_or_init(|| {
