@@ -52,6 +52,16 @@ enum Command {
         #[command(subcommand)]
         cmd: KeysCmd,
     },
+    /// Background jobs.
+    Jobs {
+        #[command(subcommand)]
+        cmd: JobsCmd,
+    },
+    /// Deletion certificates.
+    Certificate {
+        #[command(subcommand)]
+        cmd: CertificateCmd,
+    },
     /// Audit chains.
     Audit {
         #[command(subcommand)]
@@ -100,6 +110,26 @@ enum UserCmd {
 enum KeysCmd {
     /// Rewrap every tenant data key under the active master key.
     RotateMaster,
+    /// Add a data-key version for a tenant and re-encrypt its values under it.
+    RotateTenant {
+        #[arg(long)]
+        tenant: String,
+        /// Finish an interrupted rotation without adding another version.
+        #[arg(long)]
+        resume: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum JobsCmd {
+    /// Run due tenant wipes and retention purges once, then exit.
+    RunDue,
+}
+
+#[derive(Subcommand, Debug)]
+enum CertificateCmd {
+    /// Check a deletion certificate's signature against the configured certificate key.
+    Verify { file: std::path::PathBuf },
 }
 
 #[derive(Subcommand, Debug)]
@@ -165,10 +195,23 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         return Ok(());
     }
+    if let Command::Certificate {
+        cmd: CertificateCmd::Verify { file },
+    } = &cli.command
+    {
+        return certificate_verify(&settings, file);
+    }
     let state = build_state(settings, Arc::new(SystemClock)).await?;
     let actor = Actor::cli();
     match cli.command {
-        Command::Serve { .. } => {}
+        Command::Serve { .. } | Command::Certificate { .. } => {}
+        Command::Jobs {
+            cmd: JobsCmd::RunDue,
+        } => {
+            let r = crate::jobs::run_due(&state).await?;
+            anyhow::ensure!(r.wipes_failed == 0, "{} due wipes failed", r.wipes_failed);
+            println!("{}", serde_json::to_string(&r)?);
+        }
         Command::Migrate => {
             state.db.migrate().await.context("migrations failed")?;
             println!("migrations applied");
@@ -225,6 +268,20 @@ async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
             println!(
                 "rewrapped {n} data key versions under '{}'",
                 state.keys.ring().active_id()
+            );
+        }
+        Command::Keys {
+            cmd: KeysCmd::RotateTenant { tenant, resume },
+        } => {
+            let t = state
+                .db
+                .tenant_by_slug(&tenant)
+                .await
+                .map_err(|_| anyhow::anyhow!("no tenant with slug '{tenant}'"))?;
+            let r = crate::rotation::rotate_tenant(&state, t.id, resume).await?;
+            println!(
+                "tenant '{tenant}': key version {} active; {} rows scanned, {} values re-encrypted",
+                r.active_version, r.rows_scanned, r.values_reencrypted
             );
         }
         Command::Audit {
@@ -285,4 +342,29 @@ async fn all_tenants(
         out.extend(page);
     }
     Ok(out)
+}
+
+/// Verifies a certificate file with the configured key; prints `ok` and what it certifies.
+fn certificate_verify(settings: &Settings, file: &std::path::Path) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let signer =
+        crate::crypto::CertSigner::from_seed_b64(settings.crypto.certificate_key.expose_secret())
+            .map_err(|_| anyhow::anyhow!("the configured certificate key is not usable"))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cert: serde_json::Value =
+        serde_json::from_str(&text).context("the file is not a JSON certificate")?;
+    crate::wipe::certificate::verify_with(&signer, &cert)
+        .context("certificate verification failed")?;
+    println!(
+        "ok: tenant {} wiped at {}, signed by key {}",
+        cert.get("tenant_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?"),
+        cert.get("executed_at")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?"),
+        signer.key_id()
+    );
+    Ok(())
 }

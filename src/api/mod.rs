@@ -5,11 +5,17 @@ use crate::error::ApiError;
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod contacts;
 pub mod conversations;
+pub mod deletion;
 pub mod extract;
+pub mod grants;
 pub mod health;
 pub mod numbers;
+pub mod openapi;
+pub mod page;
+pub mod rights;
 pub mod settings;
 pub mod tenants;
 pub mod users;
@@ -25,7 +31,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     numbers::configure(cfg);
     webhooks::configure(cfg);
     conversations::configure(cfg);
+    rights::configure(cfg);
     contacts::configure(cfg);
+    openapi::configure(cfg);
+    deletion::configure(cfg);
+    billing::configure(cfg);
+    grants::configure(cfg);
 }
 
 pub async fn not_found() -> Result<HttpResponse, ApiError> {

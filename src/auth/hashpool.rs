@@ -34,7 +34,9 @@ impl HashPool {
                 .name(format!("argon2-{i}"))
                 .spawn(move || worker(&rx))?;
         }
-        Ok(Self { jobs: Arc::new(Mutex::new(tx)) })
+        Ok(Self {
+            jobs: Arc::new(Mutex::new(tx)),
+        })
     }
 
     /// Runs `f` on a pool thread; callers queue while every thread is busy.
@@ -81,7 +83,8 @@ mod tests {
         for i in 0..20u32 {
             let pool = pool.clone();
             handles.push(tokio::spawn(async move {
-                pool.run(move || (i * 2, std::thread::current().name().map(str::to_owned))).await
+                pool.run(move || (i * 2, std::thread::current().name().map(str::to_owned)))
+                    .await
             }));
         }
         for (i, h) in handles.into_iter().enumerate() {
@@ -89,6 +92,9 @@ mod tests {
             assert_eq!(v, i as u32 * 2);
             names.insert(name.unwrap());
         }
-        assert!(names.len() <= 2 && names.iter().all(|n| n.starts_with("argon2-")), "{names:?}");
+        assert!(
+            names.len() <= 2 && names.iter().all(|n| n.starts_with("argon2-")),
+            "{names:?}"
+        );
     }
 }

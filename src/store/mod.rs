@@ -145,7 +145,10 @@ impl Db {
     pub async fn migrations_applied(&self) -> StoreResult<bool> {
         let rows = self
             .conn
-            .query_all_raw(Statement::from_string(self.backend(), "SELECT version FROM seaql_migrations"))
+            .query_all_raw(Statement::from_string(
+                self.backend(),
+                "SELECT version FROM seaql_migrations",
+            ))
             .await?;
         let applied: Vec<String> = rows
             .iter()

@@ -9,5 +9,27 @@
 
 mod helpers;
 
+mod audit;
 mod auth;
+mod billing;
+mod config;
+mod contacts;
+mod crypto;
+mod deletion;
+mod grants;
 mod health;
+mod inbox;
+mod jobs;
+mod jwt;
+mod matrix;
+mod messaging;
+mod numbers;
+mod openapi;
+mod privacy_logs;
+mod rights;
+mod schema;
+mod shutdown;
+mod tenants;
+mod users;
+mod webhook_support;
+mod webhooks;
