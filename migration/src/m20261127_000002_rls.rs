@@ -33,7 +33,9 @@ impl MigrationTrait for Migration {
         .await?;
         db.execute_unprepared(&format!(
             "GRANT USAGE ON SCHEMA public TO {APP_ROLE}; \
-             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}"
+             GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {APP_ROLE}; \
+             ALTER DEFAULT PRIVILEGES IN SCHEMA public \
+               GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {APP_ROLE}"
         ))
         .await?;
         for table in TENANT_TABLES {
