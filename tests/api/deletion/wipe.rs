@@ -212,7 +212,9 @@ async fn wipe_empties_every_tenant_table_keeps_billing_and_leaves_the_other_tena
     );
     assert!(restarted.for_tenant(f.a.id).await.is_err());
     if let (Some(copy), Some(live)) = (copy, sqlite_path(app)) {
-        // The pre-wipe copy still holds the ciphertext, which the service cannot open any more.
+        // The pre-wipe copy still holds the ciphertext, which the service cannot open any more
+        // from its own database. (The copy's own wrapped keys still open under the current master
+        // key until that key is rotated out; the README's wipe section says so.)
         let copy_bytes = std::fs::read(&copy).unwrap();
         assert!(contains(&copy_bytes, &f.seeded_a.wa_id_enc));
         assert!(restarted.for_tenant(f.a.id).await.is_err());
