@@ -61,6 +61,49 @@ pub struct ChainCheck {
     pub first_bad_seq: Option<i64>,
 }
 
+/// The state of a walk along a chain, shared by the tenant and platform checks.
+struct ChainWalk {
+    prev: Vec<u8>,
+    expected_seq: i64,
+    checked: u64,
+}
+
+impl ChainWalk {
+    fn new() -> Self {
+        Self {
+            prev: vec![0u8; 32],
+            expected_seq: 1,
+            checked: 0,
+        }
+    }
+
+    /// Checks the next event; `Some` with the verdict at the first break.
+    fn step(&mut self, c: &Canonical<'_>, prev_hash: &[u8], hash: &[u8]) -> Option<ChainCheck> {
+        if c.seq != self.expected_seq
+            || prev_hash != self.prev.as_slice()
+            || chain_hash(&self.prev, c) != hash
+        {
+            return Some(ChainCheck {
+                ok: false,
+                events_checked: self.checked,
+                first_bad_seq: Some(self.expected_seq.min(c.seq)),
+            });
+        }
+        self.prev = hash.to_vec();
+        self.expected_seq += 1;
+        self.checked += 1;
+        None
+    }
+
+    fn finish(self) -> ChainCheck {
+        ChainCheck {
+            ok: true,
+            events_checked: self.checked,
+            first_bad_seq: None,
+        }
+    }
+}
+
 struct Link {
     seq: i64,
     prev_hash: Vec<u8>,
@@ -143,9 +186,7 @@ impl TenantTx {
     }
 
     pub async fn verify_audit(&self) -> StoreResult<ChainCheck> {
-        let mut prev = vec![0u8; 32];
-        let mut expected_seq = 1;
-        let mut checked = 0;
+        let mut walk = ChainWalk::new();
         let mut after = 0i64;
         loop {
             let page = audit_events::Entity::find()
@@ -175,23 +216,12 @@ impl TenantTx {
                     &e.detail,
                     e.created_at,
                 );
-                if e.seq != expected_seq || e.prev_hash != prev || chain_hash(&prev, &c) != e.hash {
-                    return Ok(ChainCheck {
-                        ok: false,
-                        events_checked: checked,
-                        first_bad_seq: Some(expected_seq.min(e.seq)),
-                    });
+                if let Some(bad) = walk.step(&c, &e.prev_hash, &e.hash) {
+                    return Ok(bad);
                 }
-                prev = e.hash.clone();
-                expected_seq += 1;
-                checked += 1;
             }
         }
-        Ok(ChainCheck {
-            ok: true,
-            events_checked: checked,
-            first_bad_seq: None,
-        })
+        Ok(walk.finish())
     }
 }
 
@@ -287,9 +317,7 @@ pub async fn append_platform(
 
 impl Db {
     pub async fn verify_platform_audit(&self) -> StoreResult<ChainCheck> {
-        let mut prev = vec![0u8; 32];
-        let mut expected_seq = 1;
-        let mut checked = 0;
+        let mut walk = ChainWalk::new();
         let mut after = 0i64;
         loop {
             let page = platform_audit_events::Entity::find()
@@ -311,22 +339,11 @@ impl Db {
                     &e.user_agent,
                 );
                 let c = canonical(e.tenant_id, e.seq, e.id, &rec, &e.detail, e.created_at);
-                if e.seq != expected_seq || e.prev_hash != prev || chain_hash(&prev, &c) != e.hash {
-                    return Ok(ChainCheck {
-                        ok: false,
-                        events_checked: checked,
-                        first_bad_seq: Some(expected_seq.min(e.seq)),
-                    });
+                if let Some(bad) = walk.step(&c, &e.prev_hash, &e.hash) {
+                    return Ok(bad);
                 }
-                prev = e.hash.clone();
-                expected_seq += 1;
-                checked += 1;
             }
         }
-        Ok(ChainCheck {
-            ok: true,
-            events_checked: checked,
-            first_bad_seq: None,
-        })
+        Ok(walk.finish())
     }
 }
