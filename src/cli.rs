@@ -20,7 +20,8 @@ use crate::startup::{Application, build_state};
 )]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    /// Without a command, `serve`.
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -190,20 +191,21 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
-    if let Command::Serve { no_migrate } = cli.command {
+    let command = cli.command.unwrap_or(Command::Serve { no_migrate: false });
+    if let Command::Serve { no_migrate } = command {
         let app = Application::build(settings, !no_migrate).await?;
         app.run_until_stopped().await?;
         return Ok(());
     }
     if let Command::Certificate {
         cmd: CertificateCmd::Verify { file },
-    } = &cli.command
+    } = &command
     {
         return certificate_verify(&settings, file);
     }
     let state = build_state(settings, Arc::new(SystemClock)).await?;
     let actor = Actor::cli();
-    match cli.command {
+    match command {
         Command::Serve { .. } | Command::Certificate { .. } => {}
         Command::Jobs {
             cmd: JobsCmd::RunDue,
