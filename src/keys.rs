@@ -4,12 +4,14 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
-use crate::crypto::{DataKey, KeyCache, MasterKeyRing, TenantKeys};
+use crate::crypto::{DataKey, KeyCache, MasterKeyRing, TenantKeys, WrappedKey};
+use crate::shred::ShredStore;
 use crate::store::{Db, StoreError, StoreResult, keys as key_rows};
 
 #[derive(Clone)]
 pub struct KeyService {
     ring: Arc<MasterKeyRing>,
+    shred: Arc<ShredStore>,
     cache: Arc<KeyCache>,
     db: Db,
     clock: SharedClock,
@@ -24,9 +26,16 @@ impl std::fmt::Debug for KeyService {
 }
 
 impl KeyService {
-    pub fn new(ring: MasterKeyRing, capacity: usize, db: Db, clock: SharedClock) -> Self {
+    pub fn new(
+        ring: MasterKeyRing,
+        shred: ShredStore,
+        capacity: usize,
+        db: Db,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             ring: Arc::new(ring),
+            shred: Arc::new(shred),
             cache: Arc::new(KeyCache::new(capacity.max(1))),
             db,
             clock,
@@ -53,7 +62,8 @@ impl KeyService {
             let Some(blob) = row.wrapped_dek.as_deref() else {
                 continue;
             };
-            let dek = self.ring.unwrap(tenant_id, &row.kek_id, blob)?;
+            let inner = self.shred.open(tenant_id, blob)?;
+            let dek = self.ring.unwrap(tenant_id, &row.kek_id, &inner)?;
             versions.push((row.version, dek));
         }
         let keys = Arc::new(TenantKeys::new(tenant_id, versions, active)?);
@@ -83,8 +93,7 @@ impl KeyService {
         conn: &C,
         tenant_id: Uuid,
     ) -> StoreResult<()> {
-        let dek = DataKey::generate()?;
-        let wrapped = self.ring.wrap(tenant_id, &dek)?;
+        let wrapped = self.wrap_new(tenant_id)?;
         key_rows::insert_version(conn, tenant_id, 1, &wrapped, self.clock.now_ms()).await
     }
 
@@ -95,8 +104,7 @@ impl KeyService {
             .await?
             .ok_or(StoreError::NotFound)?
             + 1;
-        let dek = DataKey::generate()?;
-        let wrapped = self.ring.wrap(tenant_id, &dek)?;
+        let wrapped = self.wrap_new(tenant_id)?;
         key_rows::insert_version(&txn, tenant_id, next, &wrapped, self.clock.now_ms()).await?;
         txn_commit(txn).await?;
         self.cache.evict(&tenant_id);
@@ -115,14 +123,31 @@ impl KeyService {
             if row.kek_id == self.ring.active_id() {
                 continue;
             }
-            let dek = self.ring.unwrap(row.tenant_id, &row.kek_id, blob)?;
-            let wrapped = self.ring.wrap(row.tenant_id, &dek)?;
+            let inner = self.shred.open(row.tenant_id, blob)?;
+            let dek = self.ring.unwrap(row.tenant_id, &row.kek_id, &inner)?;
+            let mut wrapped = self.ring.wrap(row.tenant_id, &dek)?;
+            wrapped.blob = self.shred.seal(row.tenant_id, &wrapped.blob)?;
             key_rows::rewrap(&txn, row.tenant_id, row.version, &wrapped).await?;
             changed += 1;
         }
         txn_commit(txn).await?;
         self.cache.clear();
         Ok(changed)
+    }
+
+    /// A fresh data key, wrapped by the active master key and then by the tenant's shred key.
+    fn wrap_new(&self, tenant_id: Uuid) -> StoreResult<WrappedKey> {
+        let dek = DataKey::generate()?;
+        let mut wrapped = self.ring.wrap(tenant_id, &dek)?;
+        wrapped.blob = self.shred.seal(tenant_id, &wrapped.blob)?;
+        Ok(wrapped)
+    }
+
+    /// Destroys the tenant's shred key: every wrapped key of the tenant, in the database or in
+    /// any backup of it, becomes unopenable. Called after a wipe commits.
+    pub fn shred(&self, tenant_id: Uuid) -> std::io::Result<bool> {
+        self.cache.evict(&tenant_id);
+        self.shred.destroy(tenant_id)
     }
 
     /// Forgets cached keys of a tenant (after a wipe or a rotation).

@@ -14,6 +14,7 @@ pub mod messaging;
 pub mod rights;
 pub mod rotation;
 pub mod service;
+pub mod shred;
 pub mod startup;
 pub mod state;
 pub mod store;

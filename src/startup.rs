@@ -122,6 +122,7 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     let db = Db::connect(&settings.database).await?;
     let keys = KeyService::new(
         ring,
+        crate::shred::ShredStore::new(&settings.crypto.tenant_key_dir),
         settings.crypto.key_cache_capacity,
         db.clone(),
         clock.clone(),

@@ -68,6 +68,7 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, WipeError> {
 async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
     let actor = job_actor();
     let wipes = wipe::execute_due(state, &actor).await?;
+    shred_deleted(state).await?;
     let messages = retention::purge_messages(state, &actor).await?;
     let billing = retention::purge_billing(state, &actor).await?;
     let report = JobReport {
@@ -138,4 +139,24 @@ impl JobLoop {
             let _ = handle.await;
         }
     }
+}
+
+/// Deletes the shred key of every wiped tenant; catches a wipe that committed but crashed before
+/// removing the file.
+async fn shred_deleted(state: &AppState) -> Result<(), WipeError> {
+    let mut after = None;
+    loop {
+        let page = state.db.list_tenants(after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for t in page
+            .iter()
+            .filter(|t| t.status == crate::store::platform::STATUS_DELETED)
+        {
+            if let Err(e) = state.keys.shred(t.id) {
+                tracing::error!(tenant_id = %t.id, error = %e, "cannot delete a wiped tenant's shred key");
+            }
+        }
+    }
+    Ok(())
 }

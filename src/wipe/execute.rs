@@ -154,7 +154,11 @@ pub async fn execute_with(
     );
     append_platform(tx.conn(), Some(tenant_id), &rec, now).await?;
     tx.commit().await?;
-    state.keys.evict(&tenant_id);
+    // After the commit: a crash before this line leaves the file, which the job removes on its
+    // next run (jobs::shred_deleted), never a wiped tenant whose keys were shredded but rows kept.
+    if let Err(e) = state.keys.shred(tenant_id) {
+        tracing::error!(%tenant_id, error = %e, "cannot delete the tenant's shred key; the next job run retries");
+    }
     if let Err(e) = state.db.checkpoint().await {
         tracing::warn!(error = %e, "checkpoint after a wipe failed; it completes later");
     }

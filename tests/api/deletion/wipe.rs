@@ -206,15 +206,38 @@ async fn wipe_empties_every_tenant_table_keeps_billing_and_leaves_the_other_tena
     assert!(app.state.keys.for_tenant(f.a.id).await.is_err());
     let restarted = KeyService::new(
         MasterKeyRing::parse(MASTER_KEYS, "k1").unwrap(),
+        wavault::shred::ShredStore::new(&app.state.settings.crypto.tenant_key_dir),
         10,
         app.state.db.clone(),
         std::sync::Arc::new(app.clock.clone()),
     );
     assert!(restarted.for_tenant(f.a.id).await.is_err());
+    // A backup taken before the wipe holds these wrapped keys: with the tenant's shred key gone
+    // they no longer open, even with every master key, while the other tenant's still do.
+    let shred = wavault::shred::ShredStore::new(&app.state.settings.crypto.tenant_key_dir);
+    for k in &wrapped_before {
+        assert!(
+            shred.open(f.a.id, k).is_err(),
+            "a pre-wipe wrapped key still opens"
+        );
+    }
     if let (Some(copy), Some(live)) = (copy, sqlite_path(app)) {
-        // The pre-wipe copy still holds the ciphertext, which the service cannot open any more
-        // from its own database. (The copy's own wrapped keys still open under the current master
-        // key until that key is rotated out; the README's wipe section says so.)
+        // The whole pre-wipe copy, opened as a database with the service's keys.
+        let copy_url = format!("sqlite://{}?mode=rwc", copy.display());
+        let settings = test_settings(&copy_url, &[]);
+        let from_copy =
+            wavault::startup::build_state(settings, std::sync::Arc::new(app.clock.clone()))
+                .await
+                .unwrap();
+        assert!(
+            from_copy.keys.for_tenant(f.a.id).await.is_err(),
+            "the pre-wipe copy still decrypts the wiped tenant"
+        );
+        assert!(
+            from_copy.keys.for_tenant(f.b.id).await.is_ok(),
+            "the copy itself is readable"
+        );
+        // The pre-wipe copy still holds the ciphertext, which nothing can open any more.
         let copy_bytes = std::fs::read(&copy).unwrap();
         assert!(contains(&copy_bytes, &f.seeded_a.wa_id_enc));
         assert!(restarted.for_tenant(f.a.id).await.is_err());
