@@ -171,19 +171,22 @@ impl Db {
     /// Opens a transaction bound to `tenant_id`.
     pub async fn tenant(&self, tenant_id: Uuid) -> StoreResult<TenantTx> {
         let txn = self.begin().await?;
-        if let Some(role) = &self.rls_role {
-            // The role name comes from configuration, not from a request; quote it anyway.
-            let quoted = format!("\"{}\"", role.replace('"', "\"\""));
-            txn.execute_unprepared(&format!("SET LOCAL ROLE {quoted}"))
-                .await?;
-        }
         if self.is_postgres() {
-            txn.execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                "SELECT set_config('app.tenant_id', $1, true)",
-                [tenant_id.to_string().into()],
-            ))
-            .await?;
+            // Role and tenant in one round trip; both are transaction-local (`SET LOCAL`).
+            let tenant = tenant_id.to_string();
+            let stmt = match &self.rls_role {
+                Some(role) => Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
+                    [role.clone().into(), tenant.into()],
+                ),
+                None => Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('app.tenant_id', $1, true)",
+                    [tenant.into()],
+                ),
+            };
+            txn.execute_raw(stmt).await?;
         }
         Ok(TenantTx { txn, tenant_id })
     }
