@@ -31,23 +31,25 @@ pub struct Application {
 pub struct RequestId(pub Uuid);
 
 fn metrics_handle() -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
-    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
-    if let Some(h) = HANDLE.get() {
-        return Ok(h.clone());
-    }
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(&[
-            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-        ])
-        .context("metrics buckets")?
-        .build_recorder();
-    let handle = recorder.handle();
-    // A second install (several applications in one test process) keeps the first recorder.
-    if metrics::set_global_recorder(recorder).is_ok() {
-        let _ = HANDLE.set(handle.clone());
-        return Ok(handle);
-    }
-    HANDLE.get().cloned().context("metrics recorder")
+    // One recorder per process, installed exactly once even when several applications start at
+    // the same moment (the test suite does).
+    static HANDLE: OnceLock<Result<metrics_exporter_prometheus::PrometheusHandle, String>> =
+        OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ])
+                .map_err(|e| format!("metrics buckets: {e}"))?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder)
+                .map_err(|_| "another metrics recorder is installed".to_owned())?;
+            Ok(handle)
+        })
+        .clone()
+        .map_err(anyhow::Error::msg)
 }
 
 impl Application {
