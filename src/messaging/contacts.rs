@@ -56,7 +56,13 @@ pub async fn list(
             }
             visible
         }
-        None => access.tx.inbox().contacts_page(agent, after, limit).await?,
+        None => {
+            access
+                .tx
+                .inbox()
+                .contacts_page(agent, after, limit, true)
+                .await?
+        }
     };
     let plain = rows
         .iter()

@@ -98,7 +98,7 @@ async fn next_chunk(c: &mut Cursor) -> StoreResult<Option<Bytes>> {
         }
     }
     let tx = c.db.tenant(c.keys.tenant_id()).await?;
-    let page = tx.contacts_page(c.after, PAGE, false).await?;
+    let page = tx.inbox().contacts_page(None, c.after, PAGE, false).await?;
     let Some(last) = page.last() else {
         let written = c.rows.load(std::sync::atomic::Ordering::Relaxed);
         let rec = c.actor.record(

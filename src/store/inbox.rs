@@ -86,12 +86,14 @@ impl Inbox<'_> {
     }
 
     /// Contacts in id order after `after`; for an agent, only contacts of conversations
-    /// assigned to that agent.
+    /// assigned to that agent. Restricted contacts are left out unless asked for (exports leave
+    /// them out; the inbox shows them).
     pub async fn contacts_page(
         &self,
         agent: Option<Uuid>,
         after: Option<Uuid>,
         limit: u64,
+        include_restricted: bool,
     ) -> StoreResult<Vec<contacts::Model>> {
         let mut q = contacts::Entity::find()
             .filter(contacts::Column::TenantId.eq(self.tx.tenant_id()))
@@ -99,6 +101,9 @@ impl Inbox<'_> {
             .limit(limit);
         if let Some(a) = after {
             q = q.filter(contacts::Column::Id.gt(a));
+        }
+        if !include_restricted {
+            q = q.filter(contacts::Column::Restricted.eq(false));
         }
         if let Some(agent) = agent {
             let assigned = conversations::Entity::find()

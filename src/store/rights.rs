@@ -18,26 +18,6 @@ pub struct ErasureCounts {
 }
 
 impl TenantTx {
-    /// A page of contacts by id; restricted contacts are left out unless asked for.
-    pub async fn contacts_page(
-        &self,
-        after: Option<Uuid>,
-        limit: u64,
-        include_restricted: bool,
-    ) -> StoreResult<Vec<contacts::Model>> {
-        let mut q = contacts::Entity::find()
-            .filter(contacts::Column::TenantId.eq(self.tenant_id()))
-            .order_by_asc(contacts::Column::Id)
-            .limit(limit);
-        if let Some(a) = after {
-            q = q.filter(contacts::Column::Id.gt(a));
-        }
-        if !include_restricted {
-            q = q.filter(contacts::Column::Restricted.eq(false));
-        }
-        Ok(q.all(self.conn()).await?)
-    }
-
     pub async fn contact_row(&self, id: Uuid) -> StoreResult<contacts::Model> {
         contacts::Entity::find()
             .filter(contacts::Column::TenantId.eq(self.tenant_id()))
