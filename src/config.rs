@@ -53,6 +53,9 @@ pub struct ServerSettings {
     pub webhook_body_limit_bytes: usize,
     pub json_body_limit_bytes: usize,
     pub shutdown_timeout_secs: u64,
+    pub ingest_workers: usize,
+    pub ingest_batch_max: usize,
+    pub ingest_route_cache_ms: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -134,7 +134,19 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         settings.auth.failed_login_window_secs,
     );
     let graph = crate::messaging::GraphClient::new(&settings.meta)?;
+    let ingestor = crate::webhook::ingest::Ingestor::start(
+        db.clone(),
+        keys.clone(),
+        &settings.meta.opt_out_words,
+        clock.clone(),
+        crate::webhook::ingest::IngestOptions {
+            workers: settings.server.ingest_workers,
+            batch_max: settings.server.ingest_batch_max,
+            route_cache: std::time::Duration::from_millis(settings.server.ingest_route_cache_ms),
+        },
+    );
     Ok(AppState {
+        ingestor,
         graph,
         hasher: crate::auth::hashpool::HashPool::new(settings.auth.max_concurrent_hashes)?,
         settings: Arc::new(settings),

@@ -23,4 +23,6 @@ pub struct AppState {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     /// Outbound messages to Meta's Graph API.
     pub graph: crate::messaging::GraphClient,
+    /// Webhook bodies are stored by a few workers that commit them in groups.
+    pub ingestor: crate::webhook::ingest::Ingestor,
 }

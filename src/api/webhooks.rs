@@ -15,7 +15,7 @@ use utoipa::IntoParams;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::webhook::ingest::{IngestContext, IngestError, ingest};
+use crate::webhook::ingest::IngestError;
 use crate::webhook::{SignatureError, parse, verify_signature};
 
 const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
@@ -114,13 +114,7 @@ pub async fn receive(
         metrics::counter!("webhook_malformed_total").increment(1);
         ApiError::bad_request("malformed_payload", e.to_string())
     })?;
-    let ctx = IngestContext {
-        db: &state.db,
-        keys: &state.keys,
-        opt_out_words: &state.settings.meta.opt_out_words,
-        now_ms: state.clock.now_ms(),
-    };
-    let report = ingest(&ctx, &batch).await.map_err(ingest_error)?;
+    let report = state.ingestor.submit(batch).await.map_err(ingest_error)?;
     tracing::debug!(
         tenants = report.tenants,
         stored = report.messages_stored,

@@ -4,6 +4,8 @@ use entity::{consent_events, contacts};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr, sea_query::OnConflict,
 };
+use std::collections::{HashMap, HashSet};
+
 use uuid::Uuid;
 
 use crate::crypto::{Purpose, TenantKeys};
@@ -42,6 +44,79 @@ pub struct ConsentChange<'a> {
     pub source: &'a str,
     pub actor_kind: &'a str,
     pub actor_id: Option<Uuid>,
+}
+
+/// Contacts read ahead for a group of bodies, by blind index. An index the cache covers is
+/// answered from it (found or known absent); any other goes to the database.
+#[derive(Debug, Default)]
+pub struct ContactCache {
+    by_phone: HashMap<Vec<u8>, contacts::Model>,
+    by_user: HashMap<Vec<u8>, contacts::Model>,
+    covered: HashSet<Vec<u8>>,
+}
+
+impl ContactCache {
+    /// Covers the `phone` and `user` indexes with the `rows` found under them.
+    pub fn fill(&mut self, phone: &[Vec<u8>], user: &[Vec<u8>], rows: Vec<contacts::Model>) {
+        self.covered.extend(phone.iter().cloned());
+        self.covered.extend(user.iter().cloned());
+        for row in rows {
+            if let Some(b) = &row.wa_id_bidx {
+                self.by_phone.insert(b.clone(), row.clone());
+            }
+            if let Some(b) = &row.user_id_bidx {
+                self.by_user.insert(b.clone(), row);
+            }
+        }
+    }
+
+    /// The ids of every contact the cache holds.
+    pub fn ids(&self) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .by_phone
+            .values()
+            .chain(self.by_user.values())
+            .map(|c| c.id)
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
+    fn lookup(
+        &self,
+        map: &HashMap<Vec<u8>, contacts::Model>,
+        candidates: &[Vec<u8>],
+    ) -> Option<Option<contacts::Model>> {
+        if candidates.is_empty() || !candidates.iter().all(|c| self.covered.contains(c)) {
+            return None;
+        }
+        Some(candidates.iter().find_map(|c| map.get(c)).cloned())
+    }
+
+    fn phone(&self, candidates: &[Vec<u8>]) -> Option<Option<contacts::Model>> {
+        self.lookup(&self.by_phone, candidates)
+    }
+
+    fn user(&self, candidates: &[Vec<u8>]) -> Option<Option<contacts::Model>> {
+        self.lookup(&self.by_user, candidates)
+    }
+
+    fn uncover(&mut self, candidates: &[Vec<u8>]) {
+        for c in candidates {
+            self.covered.remove(c);
+            self.by_phone.remove(c);
+            self.by_user.remove(c);
+        }
+    }
+
+    fn forget(&mut self, row: &contacts::Model) {
+        for b in [&row.wa_id_bidx, &row.user_id_bidx].into_iter().flatten() {
+            self.covered.remove(b);
+            self.by_phone.remove(b);
+            self.by_user.remove(b);
+        }
+    }
 }
 
 impl TenantTx {
@@ -93,6 +168,19 @@ impl TenantTx {
         who: ContactIdentity<'_>,
         now: i64,
     ) -> StoreResult<Option<ResolvedContact>> {
+        self.resolve_contact_cached(keys, who, now, &mut ContactCache::default())
+            .await
+    }
+
+    /// [`Self::resolve_contact`], answering lookups from `cache` where it covers them. A contact
+    /// this writes to is dropped from the cache, so a later lookup reads it again.
+    pub async fn resolve_contact_cached(
+        &self,
+        keys: &TenantKeys,
+        who: ContactIdentity<'_>,
+        now: i64,
+        cache: &mut ContactCache,
+    ) -> StoreResult<Option<ResolvedContact>> {
         let phone = who
             .wa_id
             .and_then(|w| keys.blind_index_candidates(Purpose::Phone, w).ok());
@@ -100,11 +188,17 @@ impl TenantTx {
             .user_id
             .and_then(|u| keys.blind_index_candidates(Purpose::UserId, u).ok());
         let by_phone = match &phone {
-            Some(c) => self.contact_where(contacts::Column::WaIdBidx, c).await?,
+            Some(c) => match cache.phone(c) {
+                Some(hit) => hit,
+                None => self.contact_where(contacts::Column::WaIdBidx, c).await?,
+            },
             None => None,
         };
         let by_user = match &user {
-            Some(c) => self.contact_where(contacts::Column::UserIdBidx, c).await?,
+            Some(c) => match cache.user(c) {
+                Some(hit) => hit,
+                None => self.contact_where(contacts::Column::UserIdBidx, c).await?,
+            },
             None => None,
         };
         let split_identity = matches!((&by_phone, &by_user), (Some(p), Some(u)) if p.id != u.id);
@@ -112,8 +206,15 @@ impl TenantTx {
         let active = |c: &Option<Vec<Vec<u8>>>| c.as_ref().and_then(|v| v.first().cloned());
         let (phone_bidx, user_bidx) = (active(&phone), active(&user));
         if let Some(row) = found {
-            self.complete_contact(keys, &row, who, phone_bidx, user_bidx, now)
-                .await?;
+            if self
+                .complete_contact(keys, &row, who, phone_bidx, user_bidx, now)
+                .await?
+            {
+                cache.forget(&row);
+                for list in [&phone, &user].into_iter().flatten() {
+                    cache.uncover(list);
+                }
+            }
             return Ok(Some(ResolvedContact {
                 id: row.id,
                 created: false,
@@ -146,6 +247,9 @@ impl TenantTx {
         .on_conflict(OnConflict::new().do_nothing().to_owned())
         .exec_without_returning(self.conn())
         .await?;
+        for list in [&phone, &user].into_iter().flatten() {
+            cache.uncover(list);
+        }
         if inserted == 1 {
             return Ok(Some(ResolvedContact {
                 id,
@@ -176,7 +280,7 @@ impl TenantTx {
         phone_bidx: Option<Vec<u8>>,
         user_bidx: Option<Vec<u8>>,
         now: i64,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let p = |c: &'static str| place(col::CONTACTS, c, row.id);
         let mut q = contacts::Entity::update_many()
             .filter(contacts::Column::TenantId.eq(self.tenant_id()))
@@ -225,7 +329,7 @@ impl TenantTx {
                 .exec(self.conn())
                 .await?;
         }
-        Ok(())
+        Ok(changed)
     }
 
     /// Records that the contact wrote at `at` (only moves forward).

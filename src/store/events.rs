@@ -55,9 +55,24 @@ impl TenantTx {
         ev: NewStatusEvent<'_>,
         now: i64,
     ) -> StoreResult<bool> {
+        let row = self.status_event_row(keys, ev, now)?;
+        let inserted = message_status_events::Entity::insert(row)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(self.conn())
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    /// The row for a status event, its detail sealed.
+    pub fn status_event_row(
+        &self,
+        keys: &TenantKeys,
+        ev: NewStatusEvent<'_>,
+        now: i64,
+    ) -> StoreResult<message_status_events::ActiveModel> {
         let id = new_id();
         let detail = keys.seal_json(&place(col::STATUS_EVENTS, "detail_enc", id), ev.detail)?;
-        let inserted = message_status_events::Entity::insert(message_status_events::ActiveModel {
+        Ok(message_status_events::ActiveModel {
             tenant_id: Set(self.tenant_id()),
             id: Set(id),
             wamid_bidx: Set(ev.wamid_bidx.to_vec()),
@@ -68,10 +83,6 @@ impl TenantTx {
             occurred_at: Set(ev.occurred_at),
             created_at: Set(now),
         })
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(self.conn())
-        .await?;
-        Ok(inserted == 1)
     }
 
     /// Statuses that arrived before their message: links them to `message_id` (just stored under

@@ -115,6 +115,31 @@ impl TenantTx {
         wamid_bidx: Option<Vec<u8>>,
         now: i64,
     ) -> StoreResult<StoredMessage> {
+        let (id, row) = self.message_row(keys, m, wamid_bidx, now)?;
+        let wamid_bidx = match &row.wamid_bidx {
+            sea_orm::ActiveValue::Set(b) => b.clone(),
+            _ => None,
+        };
+        let inserted = messages::Entity::insert(row)
+            // Two deliveries of one message racing: the loser's insert does nothing.
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(self.conn())
+            .await?;
+        if inserted == 0 {
+            return Ok(StoredMessage::Duplicate);
+        }
+        Ok(StoredMessage::Inserted { id, wamid_bidx })
+    }
+
+    /// The row for a new message, its fields sealed under fresh id; `wamid_bidx` is the wamid's
+    /// index under the active key version (computed when `None`).
+    pub fn message_row(
+        &self,
+        keys: &TenantKeys,
+        m: NewMessage<'_>,
+        wamid_bidx: Option<Vec<u8>>,
+        now: i64,
+    ) -> StoreResult<(Uuid, messages::ActiveModel)> {
         let wamid = m.wamid.filter(|w| !w.is_empty());
         let wamid_bidx = match (wamid, wamid_bidx) {
             (Some(_), Some(b)) => Some(b),
@@ -123,7 +148,7 @@ impl TenantTx {
         };
         let id = new_id();
         let p = |c: &'static str| place(col::MESSAGES, c, id);
-        let inserted = messages::Entity::insert(messages::ActiveModel {
+        let row = messages::ActiveModel {
             tenant_id: Set(self.tenant_id()),
             id: Set(id),
             conversation_id: Set(m.conversation_id),
@@ -139,15 +164,8 @@ impl TenantTx {
             sent_at: Set(m.sent_at),
             created_at: Set(now),
             updated_at: Set(now),
-        })
-        // Two deliveries of one message racing: the loser's insert does nothing.
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(self.conn())
-        .await?;
-        if inserted == 0 {
-            return Ok(StoredMessage::Duplicate);
-        }
-        Ok(StoredMessage::Inserted { id, wamid_bidx })
+        };
+        Ok((id, row))
     }
 
     /// Records Meta's id for a message stored before it was sent; returns the blind index it is

@@ -19,6 +19,7 @@ use crate::config::DatabaseSettings;
 
 pub mod audit;
 pub mod billing;
+pub mod bulk;
 pub mod contacts;
 pub mod conversations;
 pub mod deletion;

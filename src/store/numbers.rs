@@ -39,6 +39,7 @@ impl TenantTx {
         reg: NumberRegistration<'_>,
         now: i64,
     ) -> StoreResult<(phone_numbers::Model, bool)> {
+        crate::store::platform::routing_changed();
         let sealed = keys.seal_str(&token_place(reg.phone_number_id), reg.access_token)?;
         let existing = phone_numbers::Entity::find_by_id(reg.phone_number_id.to_owned())
             .one(self.conn())

@@ -41,12 +41,27 @@ pub async fn insert_tenant<C: ConnectionTrait>(conn: &C, t: NewTenant<'_>) -> St
     Ok(())
 }
 
+/// Bumped whenever a number's tenant or a tenant's status or settings change in this process, so
+/// routing caches drop what they hold at once (other instances' caches expire on their own).
+static ROUTING_EPOCH: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The current routing epoch; see [`routing_changed`].
+pub fn routing_epoch() -> u64 {
+    ROUTING_EPOCH.load(std::sync::atomic::Ordering::Acquire)
+}
+
+/// Marks routing data (numbers, tenant status, tenant settings) as changed.
+pub fn routing_changed() {
+    ROUTING_EPOCH.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+}
+
 pub async fn set_tenant_status<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
     status: &str,
     now: i64,
 ) -> StoreResult<()> {
+    routing_changed();
     tenants::Entity::update_many()
         .col_expr(tenants::Column::Status, Expr::value(status))
         .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
@@ -122,6 +137,7 @@ impl Db {
         auto_assign: Option<bool>,
         now: i64,
     ) -> StoreResult<tenants::Model> {
+        routing_changed();
         let mut q = tenants::Entity::update_many()
             .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
             .filter(tenants::Column::Id.eq(id));
@@ -289,6 +305,7 @@ impl Db {
         &self,
         row: phone_numbers::Model,
     ) -> StoreResult<phone_numbers::Model> {
+        routing_changed();
         let txn = self.begin().await?;
         let existing = phone_numbers::Entity::find_by_id(row.phone_number_id.clone())
             .one(&txn)

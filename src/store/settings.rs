@@ -37,6 +37,7 @@ impl TenantTx {
         now: i64,
     ) -> StoreResult<tenants::Model> {
         if !change.is_empty() {
+            crate::store::platform::routing_changed();
             let mut q = tenants::Entity::update_many()
                 .col_expr(tenants::Column::UpdatedAt, Expr::value(now))
                 .filter(tenants::Column::Id.eq(self.tenant_id()));

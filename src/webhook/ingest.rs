@@ -5,6 +5,7 @@
 //! (wamid, status), and events and webhook consent changes carry ids derived from their content,
 //! so a body that fails half-way (one tenant committed, the next not) can be delivered again.
 mod other;
+mod queue;
 mod route;
 mod seen;
 mod tally;
@@ -15,8 +16,10 @@ use uuid::Uuid;
 use crate::crypto::{CryptoError, Purpose, TenantKeys};
 use crate::keys::KeyService;
 use crate::store::{Db, StoreError};
-use crate::webhook::normalize::Batch;
+use crate::webhook::normalize::{Batch, Change};
 
+pub use queue::{IngestOptions, Ingestor};
+pub use route::RouteCache;
 use route::{Route, Router};
 use tenant::TenantRun;
 
@@ -24,6 +27,8 @@ use tenant::TenantRun;
 #[derive(Clone, Copy, Debug)]
 pub struct IngestContext<'a> {
     pub db: &'a Db,
+    /// Number and tenant routing, shared across groups.
+    pub routes: &'a RouteCache,
     pub keys: &'a KeyService,
     /// Words that, sent alone, opt a contact out (in addition to STOP and UNSUBSCRIBE).
     pub opt_out_words: &'a [String],
@@ -73,43 +78,142 @@ impl From<CryptoError> for IngestError {
     }
 }
 
-/// Stores every change of `batch` for the tenant owning its number; changes for unknown
-/// numbers or inactive tenants are dropped and counted.
-pub async fn ingest(ctx: &IngestContext<'_>, batch: &Batch) -> Result<IngestReport, IngestError> {
-    let mut router = Router::new(ctx.db);
-    let mut groups: Vec<(Uuid, Vec<usize>)> = Vec::new();
-    let mut report = IngestReport::default();
-    for (i, change) in batch.changes.iter().enumerate() {
-        match router.route(change).await? {
-            Route::Tenant(tenant_id) => match groups.iter_mut().find(|(t, _)| *t == tenant_id) {
-                Some((_, list)) => list.push(i),
-                None => groups.push((tenant_id, vec![i])),
-            },
-            Route::Drop(reason) => {
-                dropped(reason);
-                report.dropped += 1;
+/// Stores every change of each body for the tenant owning its number; changes for unknown
+/// numbers or inactive tenants are dropped and counted. All bodies' changes for one tenant go in
+/// one transaction; if it fails, each body is tried again alone, so one body that cannot be
+/// stored fails only itself. Returns one result per body: `Ok` once all of it is committed.
+pub async fn ingest_many(
+    ctx: &IngestContext<'_>,
+    batches: &[&Batch],
+) -> Vec<Result<IngestReport, IngestError>> {
+    let mut router = Router::new(ctx.db, ctx.routes);
+    let mut results: Vec<Result<IngestReport, IngestError>> = batches
+        .iter()
+        .map(|_| Ok(IngestReport::default()))
+        .collect();
+    // Per tenant: (body, change) in arrival order.
+    let mut groups: Vec<(Uuid, Vec<(usize, usize)>)> = Vec::new();
+    for (j, batch) in batches.iter().enumerate() {
+        match route_body(&mut router, batch).await {
+            Ok((routes, dropped)) => {
+                if let Some(Ok(r)) = results.get_mut(j) {
+                    r.dropped += dropped;
+                }
+                for (tenant_id, i) in routes {
+                    match groups.iter_mut().find(|(t, _)| *t == tenant_id) {
+                        Some((_, list)) => list.push((j, i)),
+                        None => groups.push((tenant_id, vec![(j, i)])),
+                    }
+                }
             }
+            Err(e) => set_err(&mut results, j, e),
         }
     }
-    for (tenant_id, indexes) in groups {
+    for (tenant_id, items) in groups {
         let Some(auto_assign) = router.auto_assign(tenant_id) else {
             continue;
         };
-        let keys = ctx.keys.for_tenant(tenant_id).await?;
-        let tx = ctx.db.tenant(tenant_id).await?;
-        let mut run = TenantRun::new(ctx, &tx, &keys, auto_assign);
-        for i in indexes {
-            if let Some(change) = batch.changes.get(i) {
-                run.change(change).await?;
+        let mut bodies: Vec<usize> = items.iter().map(|(j, _)| *j).collect();
+        bodies.dedup();
+        match store_tenant(ctx, tenant_id, auto_assign, batches, &items).await {
+            Ok(report) => {
+                for j in &bodies {
+                    if let Some(Ok(r)) = results.get_mut(*j) {
+                        r.tenants += 1;
+                    }
+                }
+                if let Some(j) = bodies.first()
+                    && let Some(Ok(r)) = results.get_mut(*j)
+                {
+                    r.absorb(&report);
+                }
+            }
+            Err(e) if bodies.len() == 1 => {
+                if let Some(j) = bodies.first() {
+                    set_err(&mut results, *j, e);
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, bodies = bodies.len(), "grouped webhook bodies failed; storing each alone");
+                metrics::counter!("webhook_group_retries_total").increment(1);
+                for j in bodies {
+                    if results.get(j).is_some_and(Result::is_err) {
+                        continue;
+                    }
+                    let own: Vec<(usize, usize)> =
+                        items.iter().filter(|(b, _)| *b == j).copied().collect();
+                    match store_tenant(ctx, tenant_id, auto_assign, batches, &own).await {
+                        Ok(report) => {
+                            if let Some(Ok(r)) = results.get_mut(j) {
+                                r.tenants += 1;
+                                r.absorb(&report);
+                            }
+                        }
+                        Err(e) => set_err(&mut results, j, e),
+                    }
+                }
             }
         }
-        let tally = run.finish().await?;
-        tx.commit().await?;
-        tally.record_metrics();
-        report.absorb(&tally.report);
-        report.tenants += 1;
     }
-    Ok(report)
+    results
+}
+
+/// Stores one body; see [`ingest_many`].
+pub async fn ingest(ctx: &IngestContext<'_>, batch: &Batch) -> Result<IngestReport, IngestError> {
+    ingest_many(ctx, &[batch])
+        .await
+        .pop()
+        .unwrap_or_else(|| Ok(IngestReport::default()))
+}
+
+fn set_err(results: &mut [Result<IngestReport, IngestError>], j: usize, e: IngestError) {
+    if let Some(slot) = results.get_mut(j) {
+        *slot = Err(e);
+    }
+}
+
+/// The tenant of each routable change of `batch` (by index), and how many were dropped.
+async fn route_body(
+    router: &mut Router<'_>,
+    batch: &Batch,
+) -> Result<(Vec<(Uuid, usize)>, u64), IngestError> {
+    let mut routes = Vec::new();
+    let mut drops = 0;
+    for (i, change) in batch.changes.iter().enumerate() {
+        match router.route(change).await? {
+            Route::Tenant(tenant_id) => routes.push((tenant_id, i)),
+            Route::Drop(reason) => {
+                dropped(reason);
+                drops += 1;
+            }
+        }
+    }
+    Ok((routes, drops))
+}
+
+/// Writes the listed changes for one tenant in one transaction.
+async fn store_tenant(
+    ctx: &IngestContext<'_>,
+    tenant_id: Uuid,
+    auto_assign: bool,
+    batches: &[&Batch],
+    items: &[(usize, usize)],
+) -> Result<IngestReport, IngestError> {
+    let keys = ctx.keys.for_tenant(tenant_id).await?;
+    let tx = ctx.db.tenant(tenant_id).await?;
+    let changes: Vec<&Change> = items
+        .iter()
+        .filter_map(|(j, i)| batches.get(*j).and_then(|b| b.changes.get(*i)))
+        .collect();
+    let mut run = TenantRun::new(ctx, &tx, &keys, auto_assign);
+    run.read_ahead(&changes).await?;
+    for change in changes {
+        run.change(change).await?;
+    }
+    let tally = run.finish().await?;
+    tx.commit().await?;
+    tally.record_metrics();
+    Ok(tally.report)
 }
 
 /// Counts a change or item that is deliberately not stored.

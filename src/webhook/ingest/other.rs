@@ -86,7 +86,11 @@ impl TenantRun<'_> {
                 user_id: text("user_id"),
                 profile_name: None,
             };
-            let Some(contact) = self.tx.resolve_contact(self.keys, who, now).await? else {
+            let Some(contact) = self
+                .tx
+                .resolve_contact_cached(self.keys, who, now, &mut self.contacts)
+                .await?
+            else {
                 self.drop_item("preference_without_user")?;
                 continue;
             };

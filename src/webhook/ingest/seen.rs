@@ -12,7 +12,9 @@ type ContactKey = (Option<String>, Option<String>, Option<String>);
 
 struct Thread {
     id: Uuid,
-    written: i64,
+    /// `last_message_at` as written in this run; `None` when the thread was read ahead and is
+    /// still to be reopened and moved forward.
+    written: Option<i64>,
     latest: i64,
 }
 
@@ -45,11 +47,19 @@ impl Seen {
         Some(t.id)
     }
 
-    /// A conversation just touched with `last_message_at` written as `at`.
-    pub(super) fn remember_thread(&mut self, pnid: &str, contact_id: Uuid, id: Uuid, at: i64) {
+    /// A conversation with a message at `at`; `written` is the `last_message_at` this run
+    /// already wrote for it, if any.
+    pub(super) fn remember_thread(
+        &mut self,
+        pnid: &str,
+        contact_id: Uuid,
+        id: Uuid,
+        at: i64,
+        written: Option<i64>,
+    ) {
         let thread = Thread {
             id,
-            written: at,
+            written,
             latest: at,
         };
         self.threads.insert((pnid.to_owned(), contact_id), thread);
@@ -61,13 +71,21 @@ impl Seen {
         *latest = (*latest).max(at);
     }
 
-    /// Writes the latest times gathered in this run.
+    /// Writes the latest times gathered in this run, one statement for the conversations and
+    /// one for the contacts.
     pub(super) async fn flush(&self, tx: &TenantTx, now: i64) -> StoreResult<()> {
-        for t in self.threads.values().filter(|t| t.latest > t.written) {
-            tx.advance_conversation(t.id, t.latest, now).await?;
+        let threads: Vec<(Uuid, i64)> = self
+            .threads
+            .values()
+            .filter(|t| t.written.is_none_or(|w| t.latest > w))
+            .map(|t| (t.id, t.latest))
+            .collect();
+        if !threads.is_empty() {
+            tx.touch_conversations(&threads, now).await?;
         }
-        for (contact_id, at) in &self.inbound {
-            tx.note_contact_inbound(*contact_id, *at).await?;
+        let inbound: Vec<(Uuid, i64)> = self.inbound.iter().map(|(c, at)| (*c, *at)).collect();
+        if !inbound.is_empty() {
+            tx.note_contacts_inbound(&inbound).await?;
         }
         Ok(())
     }

@@ -1,14 +1,23 @@
-//! One tenant's share of a body, inside its transaction: inbound messages (contact, conversation,
-//! message, opt-out) and delivery statuses.
+//! One tenant's share of a group of bodies, inside its transaction: inbound messages (contact,
+//! conversation, message, opt-out) and delivery statuses.
+//!
+//! Everything the bodies name is looked up ahead in one query per kind (messages and statuses by
+//! wamid, contacts by identity, their conversations); new messages and statuses are inserted many
+//! per statement, and status changes, conversation touches and contact activity are written
+//! after the inserts, just before the commit. An id stored concurrently by another transaction
+//! fails the group, which is then stored body by body.
+use std::collections::{HashMap, HashSet};
+
+use entity::{conversations, message_status_events, messages};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::crypto::{Purpose, TenantKeys};
 use crate::store::TenantTx;
 use crate::store::audit::AuditRecord;
-use crate::store::contacts::{CONSENT_OPTED_OUT, ConsentChange, ContactIdentity};
+use crate::store::contacts::{CONSENT_OPTED_OUT, ConsentChange, ContactCache, ContactIdentity};
 use crate::store::events::NewStatusEvent;
-use crate::store::messages::{DIRECTION_INBOUND, NewMessage, StoredMessage};
+use crate::store::messages::{DIRECTION_INBOUND, NewMessage};
 use crate::webhook::ingest::seen::Seen;
 use crate::webhook::ingest::tally::Tally;
 use crate::webhook::ingest::{IngestContext, IngestError, dropped};
@@ -19,6 +28,14 @@ use crate::webhook::payload::{ContactInfo, Status};
 /// Longest status string kept; Meta's are a few letters.
 const MAX_STATUS_LEN: usize = 32;
 
+/// A status to apply to a stored message once the inserts are written.
+struct Apply {
+    message_id: Uuid,
+    status: String,
+    rank: i32,
+    errors: Option<Value>,
+}
+
 pub(super) struct TenantRun<'a> {
     pub(super) ctx: &'a IngestContext<'a>,
     pub(super) tx: &'a TenantTx,
@@ -26,6 +43,21 @@ pub(super) struct TenantRun<'a> {
     auto_assign: bool,
     pub(super) tally: Tally,
     seen: Seen,
+    pub(super) contacts: ContactCache,
+    /// Wamid index -> message id (`None`: known not stored), for the indexes read ahead.
+    messages: HashMap<Vec<u8>, Option<Uuid>>,
+    /// Wamid indexes whose statuses were read ahead, and the (index, status) pairs recorded.
+    statuses_read: HashSet<Vec<u8>>,
+    statuses: HashSet<(Vec<u8>, String)>,
+    /// Wamid indexes with a status waiting for its message.
+    pending: HashSet<Vec<u8>>,
+    /// Conversations of the contacts read ahead, by (number, contact).
+    threads: HashMap<(String, Uuid), conversations::Model>,
+    new_messages: Vec<messages::ActiveModel>,
+    new_statuses: Vec<message_status_events::ActiveModel>,
+    /// Messages stored in this run that have pending statuses: (id, wamid indexes).
+    pending_applies: Vec<(Uuid, Vec<Vec<u8>>)>,
+    applies: Vec<Apply>,
 }
 
 impl<'a> TenantRun<'a> {
@@ -42,7 +74,130 @@ impl<'a> TenantRun<'a> {
             auto_assign,
             tally: Tally::default(),
             seen: Seen::default(),
+            contacts: ContactCache::default(),
+            messages: HashMap::new(),
+            statuses_read: HashSet::new(),
+            statuses: HashSet::new(),
+            pending: HashSet::new(),
+            threads: HashMap::new(),
+            new_messages: Vec::new(),
+            new_statuses: Vec::new(),
+            pending_applies: Vec::new(),
+            applies: Vec::new(),
         }
+    }
+
+    /// Reads ahead everything `changes` name: one query each for messages and statuses by
+    /// wamid, contacts by identity, and those contacts' conversations.
+    pub(super) async fn read_ahead(&mut self, changes: &[&Change]) -> Result<(), IngestError> {
+        let mut wamids: Vec<Vec<u8>> = Vec::new();
+        let mut phones: Vec<Vec<u8>> = Vec::new();
+        let mut users: Vec<Vec<u8>> = Vec::new();
+        for change in changes {
+            let ChangeKind::Messages {
+                contacts,
+                messages,
+                statuses,
+                ..
+            } = &change.kind
+            else {
+                continue;
+            };
+            for m in messages {
+                let wamid = m.wamid();
+                if !wamid.is_empty() {
+                    wamids.extend(self.keys.blind_index_candidates(Purpose::Wamid, wamid)?);
+                }
+                let ids = m.sender_ids(contacts);
+                if let Some(c) = ids
+                    .wa_id
+                    .and_then(|w| self.keys.blind_index_candidates(Purpose::Phone, w).ok())
+                {
+                    phones.extend(c);
+                }
+                if let Some(c) = ids
+                    .user_id
+                    .and_then(|u| self.keys.blind_index_candidates(Purpose::UserId, u).ok())
+                {
+                    users.extend(c);
+                }
+            }
+            for s in statuses {
+                let wamid = s.wamid();
+                if !wamid.is_empty() {
+                    wamids.extend(self.keys.blind_index_candidates(Purpose::Wamid, wamid)?);
+                }
+            }
+        }
+        for list in [&mut wamids, &mut phones, &mut users] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        if !wamids.is_empty() {
+            let found = self.tx.message_ids_by_bidx(&wamids).await?;
+            for b in &wamids {
+                self.messages.insert(b.clone(), None);
+            }
+            for (id, b) in found {
+                self.messages.insert(b, Some(id));
+            }
+            let known = self.tx.statuses_by_bidx(&wamids).await?;
+            self.statuses_read.extend(wamids.iter().cloned());
+            for k in known {
+                if k.message_id.is_none() {
+                    self.pending.insert(k.wamid_bidx.clone());
+                }
+                self.statuses.insert((k.wamid_bidx, k.status));
+            }
+        }
+        if !phones.is_empty() || !users.is_empty() {
+            let rows = self.tx.contacts_by_bidx(&phones, &users).await?;
+            self.contacts.fill(&phones, &users, rows);
+            let ids = self.contacts.ids();
+            if !ids.is_empty() {
+                for c in self.tx.conversations_of_contacts(&ids).await? {
+                    self.threads
+                        .insert((c.phone_number_id.clone(), c.contact_id), c);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The stored message with one of `candidates` as its wamid index, if any.
+    async fn message_id(&self, candidates: &[Vec<u8>]) -> Result<Option<Uuid>, IngestError> {
+        if let Some(id) = candidates
+            .iter()
+            .find_map(|c| self.messages.get(c).copied().flatten())
+        {
+            return Ok(Some(id));
+        }
+        if candidates.iter().all(|c| self.messages.contains_key(c)) {
+            return Ok(None);
+        }
+        Ok(self
+            .tx
+            .message_by_wamid_bidx(candidates)
+            .await?
+            .map(|m| m.id))
+    }
+
+    /// Whether `status` is already recorded for the wamid behind `candidates`.
+    async fn status_known(
+        &self,
+        candidates: &[Vec<u8>],
+        status: &str,
+    ) -> Result<bool, IngestError> {
+        if candidates
+            .iter()
+            .any(|c| self.statuses.contains(&(c.clone(), status.to_owned())))
+        {
+            return Ok(true);
+        }
+        if candidates.iter().all(|c| self.statuses_read.contains(c)) {
+            return Ok(false);
+        }
+        Ok(self.tx.status_event_exists(candidates, status).await?)
     }
 
     pub(super) async fn change(&mut self, change: &Change) -> Result<(), IngestError> {
@@ -69,10 +224,43 @@ impl<'a> TenantRun<'a> {
         }
     }
 
-    /// Writes what was deferred and hands back what this run stored; its metrics are recorded
-    /// once the transaction commits.
-    pub(super) async fn finish(self) -> Result<Tally, IngestError> {
-        self.seen.flush(self.tx, self.ctx.now_ms).await?;
+    /// Writes what was deferred (inserts first, then status changes, conversation touches and
+    /// contact activity) and hands back what this run stored; its metrics are recorded once the
+    /// transaction commits.
+    pub(super) async fn finish(mut self) -> Result<Tally, IngestError> {
+        let now = self.ctx.now_ms;
+        self.tx
+            .insert_messages(std::mem::take(&mut self.new_messages))
+            .await?;
+        self.tx
+            .insert_status_events(std::mem::take(&mut self.new_statuses))
+            .await?;
+        for (id, candidates) in std::mem::take(&mut self.pending_applies) {
+            let applied = self
+                .tx
+                .apply_pending_statuses_any(self.keys, id, &candidates, now)
+                .await?;
+            self.tally.report.statuses_applied += applied as u64;
+        }
+        for a in std::mem::take(&mut self.applies) {
+            let applied = self
+                .tx
+                .apply_message_status(
+                    self.keys,
+                    a.message_id,
+                    &a.status,
+                    a.rank,
+                    a.errors.as_ref(),
+                    now,
+                )
+                .await?;
+            if applied {
+                self.tally.report.statuses_applied += 1;
+            } else {
+                self.tally.report.statuses_stale += 1;
+            }
+        }
+        self.seen.flush(self.tx, now).await?;
         Ok(self.tally)
     }
 
@@ -90,7 +278,7 @@ impl<'a> TenantRun<'a> {
             self.keys.blind_index_candidates(Purpose::Wamid, wamid)?
         };
         // A redelivery must not touch anything: not the contact, not the conversation.
-        if self.tx.message_by_wamid_bidx(&candidates).await?.is_some() {
+        if self.message_id(&candidates).await?.is_some() {
             self.tally.report.duplicate_messages += 1;
             return Ok(());
         }
@@ -127,23 +315,14 @@ impl<'a> TenantRun<'a> {
             sent_at,
         };
         let active = candidates.first().cloned();
-        match self
-            .tx
-            .insert_message_indexed(self.keys, new, active, now)
-            .await?
-        {
-            StoredMessage::Duplicate => {
-                self.tally.report.duplicate_messages += 1;
-                return Ok(());
-            }
-            StoredMessage::Inserted { id, .. } => {
-                self.tally.message_stored(msg_type);
-                let applied = self
-                    .tx
-                    .apply_pending_statuses_any(self.keys, id, &candidates, now)
-                    .await?;
-                self.tally.report.statuses_applied += applied as u64;
-            }
+        let (id, row) = self.tx.message_row(self.keys, new, active, now)?;
+        self.new_messages.push(row);
+        self.tally.message_stored(msg_type);
+        if candidates.iter().any(|c| self.pending.contains(c)) {
+            self.pending_applies.push((id, candidates.clone()));
+        }
+        for c in candidates {
+            self.messages.insert(c, Some(id));
         }
         self.seen.inbound(contact_id, sent_at.min(now));
         if m.text_body()
@@ -171,7 +350,7 @@ impl<'a> TenantRun<'a> {
         }
         let Some(contact) = self
             .tx
-            .resolve_contact(self.keys, *who, self.ctx.now_ms)
+            .resolve_contact_cached(self.keys, *who, self.ctx.now_ms, &mut self.contacts)
             .await?
         else {
             return Ok(None);
@@ -194,15 +373,27 @@ impl<'a> TenantRun<'a> {
         if let Some(id) = self.seen.thread(pnid, contact_id, at) {
             return Ok(id);
         }
-        let touched = self
-            .tx
-            .touch_conversation(pnid, contact_id, at, self.ctx.now_ms)
-            .await?;
-        if self.auto_assign && touched.assignee_id.is_none() {
-            self.auto_assign(touched.id).await?;
+        let key = (pnid.to_owned(), contact_id);
+        let (id, assignee_id) = match self.threads.get(&key) {
+            // Read ahead: reopened and moved forward with the other touches before the commit.
+            Some(c) => {
+                self.seen.remember_thread(pnid, contact_id, c.id, at, None);
+                (c.id, c.assignee_id)
+            }
+            None => {
+                let touched = self
+                    .tx
+                    .touch_conversation(pnid, contact_id, at, self.ctx.now_ms)
+                    .await?;
+                self.seen
+                    .remember_thread(pnid, contact_id, touched.id, at, Some(at));
+                (touched.id, touched.assignee_id)
+            }
+        };
+        if self.auto_assign && assignee_id.is_none() {
+            self.auto_assign(id).await?;
         }
-        self.seen.remember_thread(pnid, contact_id, touched.id, at);
-        Ok(touched.id)
+        Ok(id)
     }
 
     /// Round robin over active agents; the assignment is audited like a manual one.
@@ -238,18 +429,18 @@ impl<'a> TenantRun<'a> {
         }
         let rank = i32::from(Status::rank_of(&status));
         let candidates = self.keys.blind_index_candidates(Purpose::Wamid, wamid)?;
-        if self.tx.status_event_exists(&candidates, &status).await? {
+        if self.status_known(&candidates, &status).await? {
             self.tally.report.duplicate_statuses += 1;
             return Ok(());
         }
         let Some(active) = candidates.first() else {
             return self.drop_item("status_without_id");
         };
-        let message = self.tx.message_by_wamid_bidx(&candidates).await?;
+        let message_id = self.message_id(&candidates).await?;
         let detail = serde_json::to_value(s).unwrap_or(Value::Null);
         let event = NewStatusEvent {
             wamid_bidx: active,
-            message_id: message.as_ref().map(|m| m.id),
+            message_id,
             status: &status,
             status_rank: rank,
             detail: &detail,
@@ -258,22 +449,22 @@ impl<'a> TenantRun<'a> {
                 .and_then(|t| t.checked_mul(1000))
                 .unwrap_or(now),
         };
-        if !self.tx.insert_status_event(self.keys, event, now).await? {
-            self.tally.report.duplicate_statuses += 1;
-            return Ok(());
-        }
-        let Some(message) = message else {
+        let row = self.tx.status_event_row(self.keys, event, now)?;
+        self.new_statuses.push(row);
+        self.statuses.insert((active.clone(), status.clone()));
+        let Some(message_id) = message_id else {
+            self.pending.insert(active.clone());
             self.tally.report.statuses_pending += 1;
             return Ok(());
         };
-        let errors = detail.get("errors").filter(|e| !e.is_null());
-        let applied = rank > 0
-            && self
-                .tx
-                .apply_message_status(self.keys, message.id, &status, rank, errors, now)
-                .await?;
-        if applied {
-            self.tally.report.statuses_applied += 1;
+        if rank > 0 {
+            let errors = detail.get("errors").filter(|e| !e.is_null()).cloned();
+            self.applies.push(Apply {
+                message_id,
+                status,
+                rank,
+                errors,
+            });
         } else {
             self.tally.report.statuses_stale += 1;
         }
