@@ -181,6 +181,15 @@ async fn unknown_numbers_and_suspended_tenants_are_200_and_dropped() {
     );
     assert!(holds_nothing(&app, t.id).await);
 
+    // Stored while active: the number's route is now cached, and the suspension must still
+    // reach ingestion at once.
+    let active = inbound_text(PNID, "15551230001", "wamid.active", "hi", 1_790_000_000);
+    assert_eq!(
+        post_webhook_json(&app, &active).await.status().as_u16(),
+        200
+    );
+    assert!(stored_message(&app, t.id, "wamid.active").await.is_some());
+
     let txn = app.state.db.begin().await.unwrap();
     wavault::store::platform::set_tenant_status(&txn, t.id, "suspended", START_MS)
         .await
@@ -193,7 +202,13 @@ async fn unknown_numbers_and_suspended_tenants_are_200_and_dropped() {
         post_webhook_json(&app, &events).await.status().as_u16(),
         200
     );
-    assert!(holds_nothing(&app, t.id).await);
+    assert!(
+        stored_message(&app, t.id, "wamid.suspended")
+            .await
+            .is_none()
+    );
+    let counts = table_counts(&app, t.id).await;
+    assert_eq!((counts["messages"], counts["tenant_events"]), (1, 0));
 
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     for reason in ["unknown_number", "tenant_inactive"] {
@@ -292,4 +307,100 @@ async fn other_fields_become_sealed_tenant_events_once() {
             assert_eq!(value["event"], "APPROVED");
         }
     }
+}
+
+/// Bodies stored as one group end exactly as the same bodies stored one by one: duplicates
+/// inside the group, a status ahead of its message, several messages per person.
+#[tokio::test]
+async fn a_group_of_bodies_is_stored_like_the_same_bodies_one_by_one() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("acme").await;
+    register_number(&app, &t, PNID).await;
+    const TS: i64 = 1_790_000_000;
+    let mut bodies = vec![
+        status_update(PNID, "wamid.g0-0", "read", TS + 5),
+        status_update(PNID, "wamid.g0-0", "delivered", TS + 4),
+    ];
+    for person in 0..4 {
+        for k in 0..3 {
+            bodies.push(inbound_text(
+                PNID,
+                &format!("1555123000{person}"),
+                &format!("wamid.g{person}-{k}"),
+                &format!("message {k}"),
+                TS + k,
+            ));
+        }
+    }
+    bodies.push(inbound_text(
+        PNID,
+        "15551230001",
+        "wamid.g1-1",
+        "message 1",
+        TS + 1,
+    ));
+    bodies.push(status_update(PNID, "wamid.g2-2", "delivered", TS + 6));
+    bodies.push(status_update(PNID, "wamid.g2-2", "delivered", TS + 6));
+    let batches: Vec<wavault::webhook::Batch> = bodies
+        .iter()
+        .map(|b| wavault::webhook::parse(&serde_json::to_vec(b).unwrap()).unwrap())
+        .collect();
+    let refs: Vec<&wavault::webhook::Batch> = batches.iter().collect();
+    let routes = wavault::webhook::ingest::RouteCache::new(std::time::Duration::ZERO);
+    let ctx = wavault::webhook::ingest::IngestContext {
+        db: &app.state.db,
+        routes: &routes,
+        keys: &app.state.keys,
+        opt_out_words: &[],
+        now_ms: START_MS,
+    };
+    let results = wavault::webhook::ingest::ingest_many(&ctx, &refs).await;
+    assert_eq!(results.len(), bodies.len());
+    assert!(results.iter().all(Result::is_ok));
+    let stored: u64 = results.iter().flatten().map(|r| r.messages_stored).sum();
+    assert_eq!(stored, 12);
+
+    let check = |counts: std::collections::BTreeMap<&'static str, i64>| {
+        assert_eq!(
+            (
+                counts["contacts"],
+                counts["conversations"],
+                counts["messages"],
+                counts["message_status_events"]
+            ),
+            (4, 4, 12, 3)
+        );
+    };
+    check(table_counts(&app, t.id).await);
+    let first = stored_message(&app, t.id, "wamid.g0-0").await.unwrap();
+    assert_eq!(first.status.as_deref(), Some("read"));
+    let last = stored_message(&app, t.id, "wamid.g2-2").await.unwrap();
+    assert_eq!(last.status.as_deref(), Some("delivered"));
+    let mut threads = Vec::new();
+    for person in 0..4 {
+        let m = stored_message(&app, t.id, &format!("wamid.g{person}-0"))
+            .await
+            .unwrap();
+        threads.push((person, m.conversation_id));
+    }
+    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    for (person, conversation_id) in threads {
+        let c = tx.conversation(conversation_id).await.unwrap();
+        assert_eq!(c.last_message_at, (TS + 2) * 1000);
+        let contact = tx
+            .contact_by_wa_id(&keys, &format!("1555123000{person}"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(contact.last_inbound_at, Some((TS + 2) * 1000));
+    }
+    tx.commit().await.unwrap();
+
+    // The whole group again: nothing new.
+    let again = wavault::webhook::ingest::ingest_many(&ctx, &refs).await;
+    assert!(again.iter().all(Result::is_ok));
+    let stored: u64 = again.iter().flatten().map(|r| r.messages_stored).sum();
+    assert_eq!(stored, 0);
+    check(table_counts(&app, t.id).await);
 }
