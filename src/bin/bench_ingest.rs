@@ -304,6 +304,26 @@ async fn setup_tenants(db_url: &str, port: u16) -> anyhow::Result<Vec<String>> {
     Ok(pnids)
 }
 
+/// Mean of the server's `webhook_ingest_batch_size` histogram.
+async fn mean_group_size(port: u16) -> Option<f64> {
+    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().last()?.parse::<f64>().ok())
+    };
+    let (sum, count) = (
+        value("webhook_ingest_batch_size_sum")?,
+        value("webhook_ingest_batch_size_count")?,
+    );
+    (count > 0.0).then(|| sum / count)
+}
+
 fn report(name: &str, o: &Outcome, rss: u64) -> f64 {
     let rate = o.events as f64 / o.secs;
     println!(
@@ -370,6 +390,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await;
     let w_rate = report("wavault", &w, peak_rss_mib(server.id()));
+    let groups = mean_group_size(port).await;
     let _ = server.kill();
     let _ = server.wait();
 
@@ -390,6 +411,9 @@ async fn main() -> anyhow::Result<()> {
     let _ = baseline.kill();
     let _ = baseline.wait();
     println!("\nratio wavault / baseline: {:.2}", w_rate / b_rate);
+    if let Some(g) = groups {
+        println!("wavault stored {g:.1} bodies per group on average");
+    }
     admin_db
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await

@@ -2,9 +2,11 @@
 //! for every id a group of bodies names in one query each, and rows inserted or updated many per
 //! statement. Every statement is filtered by the transaction's tenant, like the rest of the store.
 use entity::{contacts, message_status_events, messages};
+
+use crate::store::messages::TERMINAL_STATUS_RANK;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, Statement, Value, sea_query::OnConflict,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryResult,
+    Statement, Value, sea_query::OnConflict,
 };
 use uuid::Uuid;
 
@@ -23,72 +25,101 @@ pub struct KnownStatus {
     pub message_id: Option<Uuid>,
 }
 
+/// A conversation of a contact read ahead.
+#[derive(Clone, Copy, Debug)]
+pub struct ThreadRef {
+    pub id: Uuid,
+    pub assignee_id: Option<Uuid>,
+}
+
+/// A status change for one message, applied only if it is progress (see
+/// [`TenantTx::apply_message_status`]); `error_enc` is already sealed for that message.
+#[derive(Clone, Debug)]
+pub struct StatusChange {
+    pub message_id: Uuid,
+    pub status: String,
+    pub rank: i32,
+    pub error_enc: Option<Vec<u8>>,
+}
+
 impl TenantTx {
-    /// (id, wamid index) of the messages stored under any of `bidx`.
-    pub async fn message_ids_by_bidx(&self, bidx: &[Vec<u8>]) -> StoreResult<Vec<(Uuid, Vec<u8>)>> {
-        let mut out = Vec::new();
+    /// In one query: (id, wamid index) of the messages stored under any of `bidx`, and every
+    /// status recorded under them.
+    pub async fn read_wamids(
+        &self,
+        bidx: &[Vec<u8>],
+    ) -> StoreResult<(Vec<(Uuid, Vec<u8>)>, Vec<KnownStatus>)> {
+        let (mut messages, mut statuses) = (Vec::new(), Vec::new());
         for chunk in bidx.chunks(CHUNK) {
-            let rows: Vec<(Uuid, Option<Vec<u8>>)> = messages::Entity::find()
-                .select_only()
-                .column(messages::Column::Id)
-                .column(messages::Column::WamidBidx)
-                .filter(messages::Column::TenantId.eq(self.tenant_id()))
-                .filter(messages::Column::WamidBidx.is_in(chunk.iter().cloned()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            out.extend(rows.into_iter().filter_map(|(id, b)| Some((id, b?))));
-        }
-        Ok(out)
-    }
-
-    /// Statuses recorded under any of `bidx`.
-    pub async fn statuses_by_bidx(&self, bidx: &[Vec<u8>]) -> StoreResult<Vec<KnownStatus>> {
-        let mut out = Vec::new();
-        for chunk in bidx.chunks(CHUNK) {
-            let rows: Vec<(Vec<u8>, String, Option<Uuid>)> = message_status_events::Entity::find()
-                .select_only()
-                .column(message_status_events::Column::WamidBidx)
-                .column(message_status_events::Column::Status)
-                .column(message_status_events::Column::MessageId)
-                .filter(message_status_events::Column::TenantId.eq(self.tenant_id()))
-                .filter(message_status_events::Column::WamidBidx.is_in(chunk.iter().cloned()))
-                .into_tuple()
-                .all(self.conn())
-                .await?;
-            out.extend(
-                rows.into_iter()
-                    .map(|(wamid_bidx, status, message_id)| KnownStatus {
-                        wamid_bidx,
-                        status,
-                        message_id,
-                    }),
+            let mut b = SqlBuilder::new(self.conn().get_database_backend());
+            let tenant = b.bind(self.tenant_id().into(), "uuid");
+            let list = b.list(chunk.iter().map(|v| Value::from(v.clone())), "bytea");
+            let sql = format!(
+                "SELECT 0 AS kind, id, wamid_bidx, CAST(NULL AS TEXT) AS status, \
+                 CAST(NULL AS {uuid}) AS message_id FROM messages \
+                 WHERE tenant_id = {tenant} AND wamid_bidx IN ({list}) \
+                 UNION ALL SELECT 1 AS kind, id, wamid_bidx, status, message_id \
+                 FROM message_status_events WHERE tenant_id = {tenant} AND wamid_bidx IN ({list})",
+                uuid = b.uuid_type(),
             );
+            for row in b.query(self, sql).await? {
+                let kind: i32 = row.try_get("", "kind")?;
+                let wamid_bidx: Vec<u8> = row.try_get("", "wamid_bidx")?;
+                if kind == 0 {
+                    messages.push((row.try_get("", "id")?, wamid_bidx));
+                } else {
+                    statuses.push(KnownStatus {
+                        wamid_bidx,
+                        status: row.try_get("", "status")?,
+                        message_id: row.try_get("", "message_id")?,
+                    });
+                }
+            }
         }
-        Ok(out)
+        Ok((messages, statuses))
     }
 
-    /// Contacts found under any of the phone or user-id indexes given.
-    pub async fn contacts_by_bidx(
+    /// In one query: the contacts found under any of the phone or user-id indexes given, and
+    /// their conversations by (number, contact).
+    pub async fn contacts_with_threads(
         &self,
         phone: &[Vec<u8>],
         user: &[Vec<u8>],
-    ) -> StoreResult<Vec<contacts::Model>> {
-        let mut any = Condition::any();
-        if !phone.is_empty() {
-            any = any.add(contacts::Column::WaIdBidx.is_in(phone.iter().cloned()));
-        }
-        if !user.is_empty() {
-            any = any.add(contacts::Column::UserIdBidx.is_in(user.iter().cloned()));
-        }
+    ) -> StoreResult<(Vec<contacts::Model>, Vec<((String, Uuid), ThreadRef)>)> {
+        let (mut found, mut threads) = (Vec::<contacts::Model>::new(), Vec::new());
         if phone.is_empty() && user.is_empty() {
-            return Ok(Vec::new());
+            return Ok((found, threads));
         }
-        Ok(contacts::Entity::find()
-            .filter(contacts::Column::TenantId.eq(self.tenant_id()))
-            .filter(any)
-            .all(self.conn())
-            .await?)
+        let mut b = SqlBuilder::new(self.conn().get_database_backend());
+        let tenant = b.bind(self.tenant_id().into(), "uuid");
+        let mut any = Vec::new();
+        for (column, list) in [("wa_id_bidx", phone), ("user_id_bidx", user)] {
+            if !list.is_empty() {
+                let list = b.list(list.iter().map(|v| Value::from(v.clone())), "bytea");
+                any.push(format!("contacts.{column} IN ({list})"));
+            }
+        }
+        let sql = format!(
+            "SELECT contacts.*, conversations.id AS cv_id, \
+             conversations.phone_number_id AS cv_number, conversations.assignee_id AS cv_assignee \
+             FROM contacts LEFT JOIN conversations ON conversations.tenant_id = contacts.tenant_id \
+             AND conversations.contact_id = contacts.id \
+             WHERE contacts.tenant_id = {tenant} AND ({})",
+            any.join(" OR ")
+        );
+        for row in b.query(self, sql).await? {
+            let contact = contacts::Model::from_query_result(&row, "")?;
+            let cv_id: Option<Uuid> = row.try_get("", "cv_id")?;
+            if let Some(id) = cv_id {
+                let number: String = row.try_get("", "cv_number")?;
+                let assignee_id: Option<Uuid> = row.try_get("", "cv_assignee")?;
+                threads.push(((number, contact.id), ThreadRef { id, assignee_id }));
+            }
+            if !found.iter().any(|c| c.id == contact.id) {
+                found.push(contact);
+            }
+        }
+        Ok((found, threads))
     }
 
     /// Inserts messages that were checked not to exist. A row that exists after all (a
@@ -125,40 +156,77 @@ impl TenantTx {
     }
 
     /// Reopens each conversation and moves its `last_message_at` forward to the time given
-    /// (never back), all in one statement per chunk.
-    pub async fn touch_conversations(&self, rows: &[(Uuid, i64)], now: i64) -> StoreResult<()> {
-        for chunk in rows.chunks(CHUNK) {
-            let mut b = SqlBuilder::new(self.conn().get_database_backend());
-            let status = b.bind(CONVERSATION_OPEN.into(), "text");
-            let updated = b.bind(now.into(), "bigint");
-            let tenant = b.bind(self.tenant_id().into(), "uuid");
-            let values = b.values(chunk);
-            let greatest = b.greatest();
-            let sql = format!(
-                "UPDATE conversations SET status = {status}, \
-                 last_message_at = {greatest}(conversations.last_message_at, v.column2), \
-                 updated_at = {updated} FROM (VALUES {values}) AS v \
-                 WHERE conversations.tenant_id = {tenant} AND conversations.id = v.column1"
-            );
+    /// (never back), and records when each contact last wrote (only forward): one statement on
+    /// PostgreSQL, one per table on SQLite.
+    pub async fn note_activity(
+        &self,
+        threads: &[(Uuid, i64)],
+        contacts: &[(Uuid, i64)],
+        now: i64,
+    ) -> StoreResult<()> {
+        let backend = self.conn().get_database_backend();
+        let together = backend == DbBackend::Postgres
+            && !threads.is_empty()
+            && !contacts.is_empty()
+            && threads.len() <= CHUNK
+            && contacts.len() <= CHUNK;
+        if together {
+            let mut b = SqlBuilder::new(backend);
+            let touch = b.touch_conversations(self.tenant_id(), threads, now);
+            let seen = b.contacts_inbound(self.tenant_id(), contacts);
+            return b
+                .execute(
+                    self,
+                    format!("WITH touched AS ({touch} RETURNING 1) {seen}"),
+                )
+                .await;
+        }
+        for chunk in threads.chunks(CHUNK) {
+            let mut b = SqlBuilder::new(backend);
+            let sql = b.touch_conversations(self.tenant_id(), chunk, now);
+            b.execute(self, sql).await?;
+        }
+        for chunk in contacts.chunks(CHUNK) {
+            let mut b = SqlBuilder::new(backend);
+            let sql = b.contacts_inbound(self.tenant_id(), chunk);
             b.execute(self, sql).await?;
         }
         Ok(())
     }
 
-    /// Records that each contact wrote at the time given (only moves forward).
-    pub async fn note_contacts_inbound(&self, rows: &[(Uuid, i64)]) -> StoreResult<()> {
-        for chunk in rows.chunks(CHUNK) {
+    /// Applies status changes, at most one per message, in one statement per chunk; each only
+    /// if it is progress (a higher rank than the stored one, which is not final). Returns how
+    /// many messages changed.
+    pub async fn apply_status_changes(
+        &self,
+        changes: &[StatusChange],
+        now: i64,
+    ) -> StoreResult<u64> {
+        let mut applied = 0;
+        for chunk in changes.chunks(CHUNK) {
             let mut b = SqlBuilder::new(self.conn().get_database_backend());
             let tenant = b.bind(self.tenant_id().into(), "uuid");
-            let values = b.values(chunk);
+            let updated = b.bind(now.into(), "bigint");
+            let terminal = b.bind(TERMINAL_STATUS_RANK.into(), "integer");
+            let mut rows = Vec::with_capacity(chunk.len());
+            for c in chunk {
+                let id = b.bind(c.message_id.into(), "uuid");
+                let status = b.bind(c.status.clone().into(), "text");
+                let rank = b.bind(c.rank.into(), "integer");
+                let error = b.bind(c.error_enc.clone().into(), "bytea");
+                rows.push(format!("({id}, {status}, {rank}, {error})"));
+            }
             let sql = format!(
-                "UPDATE contacts SET last_inbound_at = v.column2 FROM (VALUES {values}) AS v \
-                 WHERE contacts.tenant_id = {tenant} AND contacts.id = v.column1 \
-                 AND (contacts.last_inbound_at IS NULL OR contacts.last_inbound_at < v.column2)"
+                "UPDATE messages SET status = v.column2, status_rank = v.column3, \
+                 error_enc = COALESCE(v.column4, messages.error_enc), updated_at = {updated} \
+                 FROM (VALUES {}) AS v WHERE messages.tenant_id = {tenant} \
+                 AND messages.id = v.column1 AND messages.status_rank < v.column3 \
+                 AND messages.status_rank < {terminal}",
+                rows.join(", ")
             );
-            b.execute(self, sql).await?;
+            applied += b.execute_counted(self, sql).await?;
         }
-        Ok(())
+        Ok(applied)
     }
 }
 
@@ -185,6 +253,45 @@ impl SqlBuilder {
         }
     }
 
+    /// Placeholders for `items`, comma-separated (an `IN` list).
+    fn list(&mut self, items: impl Iterator<Item = Value>, pg_type: &str) -> String {
+        items
+            .map(|v| self.bind(v, pg_type))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn uuid_type(&self) -> &'static str {
+        match self.backend {
+            DbBackend::Postgres => "uuid",
+            _ => "BLOB",
+        }
+    }
+
+    fn touch_conversations(&mut self, tenant: Uuid, rows: &[(Uuid, i64)], now: i64) -> String {
+        let status = self.bind(CONVERSATION_OPEN.into(), "text");
+        let updated = self.bind(now.into(), "bigint");
+        let tenant = self.bind(tenant.into(), "uuid");
+        let values = self.values(rows);
+        let greatest = self.greatest();
+        format!(
+            "UPDATE conversations SET status = {status}, \
+             last_message_at = {greatest}(conversations.last_message_at, v.column2), \
+             updated_at = {updated} FROM (VALUES {values}) AS v \
+             WHERE conversations.tenant_id = {tenant} AND conversations.id = v.column1"
+        )
+    }
+
+    fn contacts_inbound(&mut self, tenant: Uuid, rows: &[(Uuid, i64)]) -> String {
+        let tenant = self.bind(tenant.into(), "uuid");
+        let values = self.values(rows);
+        format!(
+            "UPDATE contacts SET last_inbound_at = v.column2 FROM (VALUES {values}) AS v \
+             WHERE contacts.tenant_id = {tenant} AND contacts.id = v.column1 \
+             AND (contacts.last_inbound_at IS NULL OR contacts.last_inbound_at < v.column2)"
+        )
+    }
+
     /// `(id, time), ...` for a `VALUES` list.
     fn values(&mut self, rows: &[(Uuid, i64)]) -> String {
         let mut out = Vec::with_capacity(rows.len());
@@ -204,13 +311,29 @@ impl SqlBuilder {
     }
 
     async fn execute(self, tx: &TenantTx, sql: String) -> StoreResult<()> {
-        tx.conn()
+        self.execute_counted(tx, sql).await.map(|_| ())
+    }
+
+    async fn execute_counted(self, tx: &TenantTx, sql: String) -> StoreResult<u64> {
+        let res = tx
+            .conn()
             .execute_raw(Statement::from_sql_and_values(
                 self.backend,
                 sql,
                 self.values,
             ))
             .await?;
-        Ok(())
+        Ok(res.rows_affected())
+    }
+
+    async fn query(self, tx: &TenantTx, sql: String) -> StoreResult<Vec<QueryResult>> {
+        Ok(tx
+            .conn()
+            .query_all_raw(Statement::from_sql_and_values(
+                self.backend,
+                sql,
+                self.values,
+            ))
+            .await?)
     }
 }

@@ -80,13 +80,7 @@ impl Seen {
             .filter(|t| t.written.is_none_or(|w| t.latest > w))
             .map(|t| (t.id, t.latest))
             .collect();
-        if !threads.is_empty() {
-            tx.touch_conversations(&threads, now).await?;
-        }
         let inbound: Vec<(Uuid, i64)> = self.inbound.iter().map(|(c, at)| (*c, *at)).collect();
-        if !inbound.is_empty() {
-            tx.note_contacts_inbound(&inbound).await?;
-        }
-        Ok(())
+        tx.note_activity(&threads, &inbound, now).await
     }
 }

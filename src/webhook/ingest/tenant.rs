@@ -8,16 +8,18 @@
 //! fails the group, which is then stored body by body.
 use std::collections::{HashMap, HashSet};
 
-use entity::{conversations, message_status_events, messages};
+use entity::{message_status_events, messages};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::crypto::{Purpose, TenantKeys};
 use crate::store::TenantTx;
 use crate::store::audit::AuditRecord;
+use crate::store::bulk::{StatusChange, ThreadRef};
 use crate::store::contacts::{CONSENT_OPTED_OUT, ConsentChange, ContactCache, ContactIdentity};
 use crate::store::events::NewStatusEvent;
 use crate::store::messages::{DIRECTION_INBOUND, NewMessage};
+use crate::store::sealed::{col, place};
 use crate::webhook::ingest::seen::Seen;
 use crate::webhook::ingest::tally::Tally;
 use crate::webhook::ingest::{IngestContext, IngestError, dropped};
@@ -52,7 +54,7 @@ pub(super) struct TenantRun<'a> {
     /// Wamid indexes with a status waiting for its message.
     pending: HashSet<Vec<u8>>,
     /// Conversations of the contacts read ahead, by (number, contact).
-    threads: HashMap<(String, Uuid), conversations::Model>,
+    threads: HashMap<(String, Uuid), ThreadRef>,
     new_messages: Vec<messages::ActiveModel>,
     new_statuses: Vec<message_status_events::ActiveModel>,
     /// Messages stored in this run that have pending statuses: (id, wamid indexes).
@@ -134,14 +136,13 @@ impl<'a> TenantRun<'a> {
             list.dedup();
         }
         if !wamids.is_empty() {
-            let found = self.tx.message_ids_by_bidx(&wamids).await?;
+            let (found, known) = self.tx.read_wamids(&wamids).await?;
             for b in &wamids {
                 self.messages.insert(b.clone(), None);
             }
             for (id, b) in found {
                 self.messages.insert(b, Some(id));
             }
-            let known = self.tx.statuses_by_bidx(&wamids).await?;
             self.statuses_read.extend(wamids.iter().cloned());
             for k in known {
                 if k.message_id.is_none() {
@@ -151,15 +152,9 @@ impl<'a> TenantRun<'a> {
             }
         }
         if !phones.is_empty() || !users.is_empty() {
-            let rows = self.tx.contacts_by_bidx(&phones, &users).await?;
+            let (rows, threads) = self.tx.contacts_with_threads(&phones, &users).await?;
             self.contacts.fill(&phones, &users, rows);
-            let ids = self.contacts.ids();
-            if !ids.is_empty() {
-                for c in self.tx.conversations_of_contacts(&ids).await? {
-                    self.threads
-                        .insert((c.phone_number_id.clone(), c.contact_id), c);
-                }
-            }
+            self.threads.extend(threads);
         }
         Ok(())
     }
@@ -242,24 +237,35 @@ impl<'a> TenantRun<'a> {
                 .await?;
             self.tally.report.statuses_applied += applied as u64;
         }
-        for a in std::mem::take(&mut self.applies) {
-            let applied = self
-                .tx
-                .apply_message_status(
-                    self.keys,
-                    a.message_id,
-                    &a.status,
-                    a.rank,
-                    a.errors.as_ref(),
-                    now,
-                )
-                .await?;
-            if applied {
-                self.tally.report.statuses_applied += 1;
-            } else {
-                self.tally.report.statuses_stale += 1;
+        // Applied in order, rank-guarded changes leave each message at the highest rank among
+        // them that beats the stored one: only that change per message is written.
+        let applies = std::mem::take(&mut self.applies);
+        let mut best: HashMap<Uuid, &Apply> = HashMap::new();
+        for a in &applies {
+            let slot = best.entry(a.message_id).or_insert(a);
+            if a.rank > slot.rank {
+                *slot = a;
             }
         }
+        let mut changes = Vec::with_capacity(best.len());
+        for a in best.into_values() {
+            let error_enc = match &a.errors {
+                Some(errors) => Some(
+                    self.keys
+                        .seal_json(&place(col::MESSAGES, "error_enc", a.message_id), errors)?,
+                ),
+                None => None,
+            };
+            changes.push(StatusChange {
+                message_id: a.message_id,
+                status: a.status.clone(),
+                rank: a.rank,
+                error_enc,
+            });
+        }
+        let applied = self.tx.apply_status_changes(&changes, now).await?;
+        self.tally.report.statuses_applied += applied;
+        self.tally.report.statuses_stale += applies.len() as u64 - applied;
         self.seen.flush(self.tx, now).await?;
         Ok(self.tally)
     }
