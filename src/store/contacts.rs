@@ -70,19 +70,6 @@ impl ContactCache {
         }
     }
 
-    /// The ids of every contact the cache holds.
-    pub fn ids(&self) -> Vec<Uuid> {
-        let mut ids: Vec<Uuid> = self
-            .by_phone
-            .values()
-            .chain(self.by_user.values())
-            .map(|c| c.id)
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        ids
-    }
-
     fn lookup(
         &self,
         map: &HashMap<Vec<u8>, contacts::Model>,
@@ -330,22 +317,6 @@ impl TenantTx {
                 .await?;
         }
         Ok(changed)
-    }
-
-    /// Records that the contact wrote at `at` (only moves forward).
-    pub async fn note_contact_inbound(&self, id: Uuid, at: i64) -> StoreResult<()> {
-        contacts::Entity::update_many()
-            .col_expr(contacts::Column::LastInboundAt, Expr::value(at))
-            .filter(contacts::Column::TenantId.eq(self.tenant_id()))
-            .filter(contacts::Column::Id.eq(id))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(contacts::Column::LastInboundAt.is_null())
-                    .add(contacts::Column::LastInboundAt.lt(at)),
-            )
-            .exec(self.conn())
-            .await?;
-        Ok(())
     }
 
     /// Sets the contact's consent and appends the change to its history. With a fixed `id`, a

@@ -111,19 +111,6 @@ impl TenantTx {
         })
     }
 
-    /// Moves `last_message_at` forward to `at` (never back).
-    pub async fn advance_conversation(&self, id: Uuid, at: i64, now: i64) -> StoreResult<()> {
-        conversations::Entity::update_many()
-            .col_expr(conversations::Column::LastMessageAt, Expr::value(at))
-            .col_expr(conversations::Column::UpdatedAt, Expr::value(now))
-            .filter(conversations::Column::TenantId.eq(self.tenant_id()))
-            .filter(conversations::Column::Id.eq(id))
-            .filter(conversations::Column::LastMessageAt.lt(at))
-            .exec(self.conn())
-            .await?;
-        Ok(())
-    }
-
     /// Sets (or clears) the assignee of a conversation of this tenant.
     pub async fn set_conversation_assignee(
         &self,
