@@ -6,7 +6,8 @@ use entity::{contacts, message_status_events, messages};
 use crate::store::messages::TERMINAL_STATUS_RANK;
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryResult,
-    Statement, Value, sea_query::OnConflict,
+    Statement, Value,
+    sea_query::{ArrayType, OnConflict},
 };
 use uuid::Uuid;
 
@@ -50,16 +51,25 @@ impl TenantTx {
         bidx: &[Vec<u8>],
     ) -> StoreResult<(Vec<(Uuid, Vec<u8>)>, Vec<KnownStatus>)> {
         let (mut messages, mut statuses) = (Vec::new(), Vec::new());
-        for chunk in bidx.chunks(CHUNK) {
+        for chunk in bidx.chunks(self.list_chunk()) {
             let mut b = SqlBuilder::new(self.conn().get_database_backend());
             let tenant = b.bind(self.tenant_id().into(), "uuid");
-            let list = b.list(chunk.iter().map(|v| Value::from(v.clone())), "bytea");
+            let m_in = b.any(
+                "wamid_bidx",
+                ArrayType::Bytes,
+                chunk.iter().cloned().map(Value::from),
+            );
+            let s_in = b.any(
+                "wamid_bidx",
+                ArrayType::Bytes,
+                chunk.iter().cloned().map(Value::from),
+            );
             let sql = format!(
                 "SELECT 0 AS kind, id, wamid_bidx, CAST(NULL AS TEXT) AS status, \
                  CAST(NULL AS {uuid}) AS message_id FROM messages \
-                 WHERE tenant_id = {tenant} AND wamid_bidx IN ({list}) \
+                 WHERE tenant_id = {tenant} AND {m_in} \
                  UNION ALL SELECT 1 AS kind, id, wamid_bidx, status, message_id \
-                 FROM message_status_events WHERE tenant_id = {tenant} AND wamid_bidx IN ({list})",
+                 FROM message_status_events WHERE tenant_id = {tenant} AND {s_in}",
                 uuid = b.uuid_type(),
             );
             for row in b.query(self, sql).await? {
@@ -92,20 +102,24 @@ impl TenantTx {
         }
         let mut b = SqlBuilder::new(self.conn().get_database_backend());
         let tenant = b.bind(self.tenant_id().into(), "uuid");
-        let mut any = Vec::new();
-        for (column, list) in [("wa_id_bidx", phone), ("user_id_bidx", user)] {
-            if !list.is_empty() {
-                let list = b.list(list.iter().map(|v| Value::from(v.clone())), "bytea");
-                any.push(format!("contacts.{column} IN ({list})"));
-            }
-        }
+        // Both lists are always bound (an empty array matches nothing), so PostgreSQL sees one
+        // statement text whatever the group holds.
+        let phone_in = b.any(
+            "contacts.wa_id_bidx",
+            ArrayType::Bytes,
+            phone.iter().cloned().map(Value::from),
+        );
+        let user_in = b.any(
+            "contacts.user_id_bidx",
+            ArrayType::Bytes,
+            user.iter().cloned().map(Value::from),
+        );
         let sql = format!(
             "SELECT contacts.*, conversations.id AS cv_id, \
              conversations.phone_number_id AS cv_number, conversations.assignee_id AS cv_assignee \
              FROM contacts LEFT JOIN conversations ON conversations.tenant_id = contacts.tenant_id \
              AND conversations.contact_id = contacts.id \
-             WHERE contacts.tenant_id = {tenant} AND ({})",
-            any.join(" OR ")
+             WHERE contacts.tenant_id = {tenant} AND ({phone_in} OR {user_in})"
         );
         for row in b.query(self, sql).await? {
             let contact = contacts::Model::from_query_result(&row, "")?;
@@ -165,12 +179,7 @@ impl TenantTx {
         now: i64,
     ) -> StoreResult<()> {
         let backend = self.conn().get_database_backend();
-        let together = backend == DbBackend::Postgres
-            && !threads.is_empty()
-            && !contacts.is_empty()
-            && threads.len() <= CHUNK
-            && contacts.len() <= CHUNK;
-        if together {
+        if backend == DbBackend::Postgres && !threads.is_empty() && !contacts.is_empty() {
             let mut b = SqlBuilder::new(backend);
             let touch = b.touch_conversations(self.tenant_id(), threads, now);
             let seen = b.contacts_inbound(self.tenant_id(), contacts);
@@ -181,12 +190,12 @@ impl TenantTx {
                 )
                 .await;
         }
-        for chunk in threads.chunks(CHUNK) {
+        for chunk in threads.chunks(self.list_chunk()) {
             let mut b = SqlBuilder::new(backend);
             let sql = b.touch_conversations(self.tenant_id(), chunk, now);
             b.execute(self, sql).await?;
         }
-        for chunk in contacts.chunks(CHUNK) {
+        for chunk in contacts.chunks(self.list_chunk()) {
             let mut b = SqlBuilder::new(backend);
             let sql = b.contacts_inbound(self.tenant_id(), chunk);
             b.execute(self, sql).await?;
@@ -203,30 +212,53 @@ impl TenantTx {
         now: i64,
     ) -> StoreResult<u64> {
         let mut applied = 0;
-        for chunk in changes.chunks(CHUNK) {
+        for chunk in changes.chunks(self.list_chunk()) {
             let mut b = SqlBuilder::new(self.conn().get_database_backend());
             let tenant = b.bind(self.tenant_id().into(), "uuid");
             let updated = b.bind(now.into(), "bigint");
             let terminal = b.bind(TERMINAL_STATUS_RANK.into(), "integer");
-            let mut rows = Vec::with_capacity(chunk.len());
-            for c in chunk {
-                let id = b.bind(c.message_id.into(), "uuid");
-                let status = b.bind(c.status.clone().into(), "text");
-                let rank = b.bind(c.rank.into(), "integer");
-                let error = b.bind(c.error_enc.clone().into(), "bytea");
-                rows.push(format!("({id}, {status}, {rank}, {error})"));
-            }
+            // No error is an empty value, read back as NULL: array elements are never NULL.
+            let no_error = b.bind(Vec::<u8>::new().into(), "bytea");
+            let rows = b.rows(vec![
+                (
+                    ArrayType::Uuid,
+                    chunk.iter().map(|c| c.message_id.into()).collect(),
+                ),
+                (
+                    ArrayType::String,
+                    chunk.iter().map(|c| c.status.clone().into()).collect(),
+                ),
+                (
+                    ArrayType::Int,
+                    chunk.iter().map(|c| c.rank.into()).collect(),
+                ),
+                (
+                    ArrayType::Bytes,
+                    chunk
+                        .iter()
+                        .map(|c| c.error_enc.clone().unwrap_or_default().into())
+                        .collect(),
+                ),
+            ]);
             let sql = format!(
                 "UPDATE messages SET status = v.column2, status_rank = v.column3, \
-                 error_enc = COALESCE(v.column4, messages.error_enc), updated_at = {updated} \
-                 FROM (VALUES {}) AS v WHERE messages.tenant_id = {tenant} \
+                 error_enc = COALESCE(NULLIF(v.column4, {no_error}), messages.error_enc), \
+                 updated_at = {updated} FROM {rows} WHERE messages.tenant_id = {tenant} \
                  AND messages.id = v.column1 AND messages.status_rank < v.column3 \
-                 AND messages.status_rank < {terminal}",
-                rows.join(", ")
+                 AND messages.status_rank < {terminal}"
             );
             applied += b.execute_counted(self, sql).await?;
         }
         Ok(applied)
+    }
+
+    /// Items per list-bound statement: all at once on PostgreSQL, where a list is one array
+    /// parameter; [`CHUNK`] on SQLite, where each item is a parameter.
+    fn list_chunk(&self) -> usize {
+        match self.conn().get_database_backend() {
+            DbBackend::Postgres => usize::MAX,
+            _ => CHUNK,
+        }
     }
 }
 
@@ -253,12 +285,60 @@ impl SqlBuilder {
         }
     }
 
-    /// Placeholders for `items`, comma-separated (an `IN` list).
-    fn list(&mut self, items: impl Iterator<Item = Value>, pg_type: &str) -> String {
-        items
-            .map(|v| self.bind(v, pg_type))
-            .collect::<Vec<_>>()
-            .join(", ")
+    /// `column = ANY($n::type[])` on PostgreSQL: one array parameter, so one statement text
+    /// (prepared and planned once per connection) whatever the number of items. On SQLite
+    /// `column IN (?n, ...)`, or false when there are no items.
+    fn any(&mut self, column: &str, ty: ArrayType, items: impl Iterator<Item = Value>) -> String {
+        if self.backend == DbBackend::Postgres {
+            let array = self.array(ty, items.collect());
+            return format!("{column} = ANY({array})");
+        }
+        let list: Vec<String> = items.map(|v| self.bind(v, "")).collect();
+        if list.is_empty() {
+            return "1 = 0".into();
+        }
+        format!("{column} IN ({})", list.join(", "))
+    }
+
+    fn array(&mut self, ty: ArrayType, items: Vec<Value>) -> String {
+        let pg_type = match ty {
+            ArrayType::Uuid => "uuid",
+            ArrayType::String => "text",
+            ArrayType::Int => "integer",
+            ArrayType::BigInt => "bigint",
+            _ => "bytea",
+        };
+        self.values.push(Value::Array(ty, Some(Box::new(items))));
+        format!("${}::{pg_type}[]", self.values.len())
+    }
+
+    /// A row source `v` with columns `column1, column2, ...` from equally long columns of
+    /// values: `unnest` of one array per column on PostgreSQL (one statement text whatever the
+    /// number of rows), a `VALUES` list on SQLite.
+    fn rows(&mut self, columns: Vec<(ArrayType, Vec<Value>)>) -> String {
+        if self.backend == DbBackend::Postgres {
+            let names: Vec<String> = (1..=columns.len()).map(|i| format!("column{i}")).collect();
+            let arrays: Vec<String> = columns
+                .into_iter()
+                .map(|(ty, items)| self.array(ty, items))
+                .collect();
+            return format!("unnest({}) AS v({})", arrays.join(", "), names.join(", "));
+        }
+        let len = columns.first().map_or(0, |(_, items)| items.len());
+        let mut columns: Vec<std::vec::IntoIter<Value>> = columns
+            .into_iter()
+            .map(|(_, items)| items.into_iter())
+            .collect();
+        let mut rows = Vec::with_capacity(len);
+        for _ in 0..len {
+            let row: Vec<String> = columns
+                .iter_mut()
+                .filter_map(Iterator::next)
+                .map(|v| self.bind(v, ""))
+                .collect();
+            rows.push(format!("({})", row.join(", ")));
+        }
+        format!("(VALUES {}) AS v", rows.join(", "))
     }
 
     fn uuid_type(&self) -> &'static str {
@@ -272,35 +352,38 @@ impl SqlBuilder {
         let status = self.bind(CONVERSATION_OPEN.into(), "text");
         let updated = self.bind(now.into(), "bigint");
         let tenant = self.bind(tenant.into(), "uuid");
-        let values = self.values(rows);
+        let rows = self.id_times(rows);
         let greatest = self.greatest();
         format!(
             "UPDATE conversations SET status = {status}, \
              last_message_at = {greatest}(conversations.last_message_at, v.column2), \
-             updated_at = {updated} FROM (VALUES {values}) AS v \
+             updated_at = {updated} FROM {rows} \
              WHERE conversations.tenant_id = {tenant} AND conversations.id = v.column1"
         )
     }
 
     fn contacts_inbound(&mut self, tenant: Uuid, rows: &[(Uuid, i64)]) -> String {
         let tenant = self.bind(tenant.into(), "uuid");
-        let values = self.values(rows);
+        let rows = self.id_times(rows);
         format!(
-            "UPDATE contacts SET last_inbound_at = v.column2 FROM (VALUES {values}) AS v \
+            "UPDATE contacts SET last_inbound_at = v.column2 FROM {rows} \
              WHERE contacts.tenant_id = {tenant} AND contacts.id = v.column1 \
              AND (contacts.last_inbound_at IS NULL OR contacts.last_inbound_at < v.column2)"
         )
     }
 
-    /// `(id, time), ...` for a `VALUES` list.
-    fn values(&mut self, rows: &[(Uuid, i64)]) -> String {
-        let mut out = Vec::with_capacity(rows.len());
-        for (id, at) in rows {
-            let id = self.bind((*id).into(), "uuid");
-            let at = self.bind((*at).into(), "bigint");
-            out.push(format!("({id}, {at})"));
-        }
-        out.join(", ")
+    /// (id, time) rows as a row source `v(column1, column2)`.
+    fn id_times(&mut self, rows: &[(Uuid, i64)]) -> String {
+        self.rows(vec![
+            (
+                ArrayType::Uuid,
+                rows.iter().map(|(id, _)| (*id).into()).collect(),
+            ),
+            (
+                ArrayType::BigInt,
+                rows.iter().map(|(_, at)| (*at).into()).collect(),
+            ),
+        ])
     }
 
     fn greatest(&self) -> &'static str {

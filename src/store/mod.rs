@@ -111,6 +111,12 @@ impl Db {
                     // Erased and wiped rows must not linger in free pages of the file.
                     .pragma("secure_delete", "ON")
             });
+        } else {
+            // Plan every execution of a prepared statement for its own parameters: tenants
+            // differ in size by orders of magnitude, and a generic plan cached for one
+            // statement text (a lookup by an array of keys, say) can scan a whole tenant's
+            // rows where a custom plan probes an index.
+            opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
         }
         let conn = Database::connect(opts).await.map_err(|e| {
             StoreError::Unavailable(format!(

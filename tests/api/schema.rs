@@ -162,3 +162,23 @@ async fn row_level_security_hides_other_tenants_even_without_a_filter() {
         .unwrap();
     assert!(rows.is_empty());
 }
+
+#[tokio::test]
+async fn postgresql_sessions_plan_each_statement_for_its_parameters() {
+    let app = spawn_app().await;
+    if !app.state.db.is_postgres() {
+        return;
+    }
+    // A plan cached for one tenant's parameters must not be reused for another's.
+    let txn = app.state.db.begin().await.unwrap();
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_setting('plan_cache_mode') AS mode",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let mode: String = row.try_get("", "mode").unwrap();
+    assert_eq!(mode, "force_custom_plan");
+}
