@@ -2,13 +2,16 @@
 //!
 //! Starts `wavault serve` (child process), registers one number for each of several tenants, and
 //! posts signed, distinct, realistic webhooks (text, media, location, interactive, reactions,
-//! statuses, ~5% redeliveries) from N concurrent senders for a fixed time. Then the same load
-//! goes to a bare baseline (a separate process running one actix handler that checks the
-//! signature and inserts the raw body into one PostgreSQL table). Prints events/s, latency
-//! percentiles, errors and peak RSS of each server, and the ratio.
+//! statuses, ~5% redeliveries) from N concurrent senders for a fixed time. The same load goes
+//! to a bare baseline (a separate process running one actix handler that checks the signature
+//! and inserts the raw body into one PostgreSQL table). The two take turns in several rounds
+//! (wavault first in odd rounds, the baseline first in even ones) so that a change in the
+//! machine's load during the run falls on both. Prints events/s, latency percentiles, errors
+//! and peak RSS of each server per round and over all rounds, and the ratios.
 //!
 //! `cargo build --release --bins && target/release/bench_ingest`
-//! env: WAVAULT_BENCH_DATABASE_URL, WAVAULT_BENCH_SECS (default 20), WAVAULT_BENCH_CONCURRENCY (64)
+//! env: WAVAULT_BENCH_DATABASE_URL, WAVAULT_BENCH_SECS (per target per round, default 10),
+//! WAVAULT_BENCH_ROUNDS (default 4), WAVAULT_BENCH_CONCURRENCY (default 64)
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -117,12 +120,46 @@ struct Outcome {
     secs: f64,
 }
 
-async fn load(url: String, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: u64) -> Outcome {
+/// One target under load: its URL, and the next body to send, which carries over between
+/// rounds so every round posts new bodies.
+struct Target {
+    name: &'static str,
+    url: String,
+    next: Arc<AtomicUsize>,
+    rounds: Vec<Outcome>,
+}
+
+impl Target {
+    fn new(name: &'static str, port: u16) -> Self {
+        Self {
+            name,
+            url: format!("http://127.0.0.1:{port}/webhooks/whatsapp"),
+            next: Arc::new(AtomicUsize::new(0)),
+            rounds: Vec::new(),
+        }
+    }
+
+    async fn run(&mut self, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: u64) {
+        let outcome = load(self, bodies, concurrency, secs).await;
+        self.rounds.push(outcome);
+    }
+
+    fn last_rate(&self) -> f64 {
+        self.rounds.last().map_or(0.0, |o| o.events as f64 / o.secs)
+    }
+}
+
+async fn load(
+    target: &Target,
+    bodies: Arc<Vec<Vec<u8>>>,
+    concurrency: usize,
+    secs: u64,
+) -> Outcome {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()
         .unwrap_or_default();
-    let next = Arc::new(AtomicUsize::new(0));
+    let (url, next) = (target.url.clone(), target.next.clone());
     let errors = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
@@ -172,6 +209,26 @@ async fn load(url: String, bodies: Arc<Vec<Vec<u8>>>, concurrency: usize, secs: 
         latencies_us,
         secs: started.elapsed().as_secs_f64(),
     }
+}
+
+const EMPTY: Outcome = Outcome {
+    events: 0,
+    errors: 0,
+    latencies_us: Vec::new(),
+    secs: 0.0,
+};
+
+/// The rounds of one target as one outcome: all events over all the time under load.
+fn merge(outcomes: Vec<Outcome>) -> Outcome {
+    let mut all = EMPTY;
+    for o in outcomes {
+        all.events += o.events;
+        all.errors += o.errors;
+        all.secs += o.secs;
+        all.latencies_us.extend(o.latencies_us);
+    }
+    all.latencies_us.sort_unstable();
+    all
 }
 
 fn pct(v: &[u64], p: f64) -> f64 {
@@ -324,7 +381,7 @@ async fn mean_group_size(port: u16) -> Option<f64> {
     (count > 0.0).then(|| sum / count)
 }
 
-fn report(name: &str, o: &Outcome, rss: u64) -> f64 {
+fn report(name: &str, o: &Outcome, rss: &str) -> f64 {
     let rate = o.events as f64 / o.secs;
     println!(
         "| {name} | {rate:.0} | {:.1} | {:.1} | {:.1} | {} | {rss} |",
@@ -347,14 +404,15 @@ async fn main() -> anyhow::Result<()> {
     }
     let admin = std::env::var("WAVAULT_BENCH_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let secs: u64 = std::env::var("WAVAULT_BENCH_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20);
-    let concurrency: usize = std::env::var("WAVAULT_BENCH_CONCURRENCY")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(64);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
+    let secs = env("WAVAULT_BENCH_SECS", 10);
+    let rounds = env("WAVAULT_BENCH_ROUNDS", 4).max(1);
+    let concurrency = env("WAVAULT_BENCH_CONCURRENCY", 64) as usize;
     let admin_db = Database::connect(&admin).await?;
     let name = format!("wavault_bench_{}", Uuid::new_v4().simple());
     admin_db
@@ -379,37 +437,63 @@ async fn main() -> anyhow::Result<()> {
             })
             .collect(),
     );
-    println!("concurrency {concurrency}, {secs} s per run, {TENANTS} tenants, PostgreSQL");
-    println!("| target | events/s | p50 ms | p95 ms | p99 ms | errors | server peak RSS MiB |");
-    println!("|---|---|---|---|---|---|---|");
-    let w = load(
-        format!("http://127.0.0.1:{port}/webhooks/whatsapp"),
-        bodies.clone(),
-        concurrency,
-        secs,
-    )
-    .await;
-    let w_rate = report("wavault", &w, peak_rss_mib(server.id()));
-    let groups = mean_group_size(port).await;
-    let _ = server.kill();
-    let _ = server.wait();
-
     let bport = free_port()?;
     let mut baseline = Command::new(std::env::current_exe()?)
         .args(["baseline-server", &bport.to_string(), &db_url])
         .stdout(Stdio::null())
         .spawn()?;
     wait_up(bport).await;
-    let b = load(
-        format!("http://127.0.0.1:{bport}/webhooks/whatsapp"),
-        bodies,
-        concurrency,
-        secs,
-    )
-    .await;
-    let b_rate = report("bare baseline", &b, peak_rss_mib(baseline.id()));
-    let _ = baseline.kill();
-    let _ = baseline.wait();
+    let mut wavault = Target::new("wavault", port);
+    let mut bare = Target::new("bare baseline", bport);
+
+    println!(
+        "concurrency {concurrency}, {rounds} rounds of {secs} s per target, {TENANTS} tenants, PostgreSQL"
+    );
+    println!("| round | target | events/s | p50 ms | p95 ms | p99 ms | errors | ratio |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for round in 1..=rounds {
+        let (first, second) = if round % 2 == 1 {
+            (&mut wavault, &mut bare)
+        } else {
+            (&mut bare, &mut wavault)
+        };
+        first.run(bodies.clone(), concurrency, secs).await;
+        second.run(bodies.clone(), concurrency, secs).await;
+        let ratio = if first.name == "wavault" {
+            first.last_rate() / second.last_rate()
+        } else {
+            second.last_rate() / first.last_rate()
+        };
+        for t in [&*first, &*second] {
+            let Some(o) = t.rounds.last() else { continue };
+            let ratio = if t.name == "wavault" {
+                format!("{ratio:.2}")
+            } else {
+                String::new()
+            };
+            println!(
+                "| {round} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {ratio} |",
+                t.name,
+                t.last_rate(),
+                pct(&o.latencies_us, 0.50),
+                pct(&o.latencies_us, 0.95),
+                pct(&o.latencies_us, 0.99),
+                o.errors
+            );
+        }
+    }
+    let rss = (peak_rss_mib(server.id()), peak_rss_mib(baseline.id()));
+    let groups = mean_group_size(port).await;
+    for child in [&mut server, &mut baseline] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    println!("\nall rounds:");
+    println!("| target | events/s | p50 ms | p95 ms | p99 ms | errors | server peak RSS MiB |");
+    println!("|---|---|---|---|---|---|---|");
+    let w_rate = report(wavault.name, &merge(wavault.rounds), &rss.0.to_string());
+    let b_rate = report(bare.name, &merge(bare.rounds), &rss.1.to_string());
     println!("\nratio wavault / baseline: {:.2}", w_rate / b_rate);
     if let Some(g) = groups {
         println!("wavault stored {g:.1} bodies per group on average");
