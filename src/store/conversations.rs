@@ -77,6 +77,19 @@ impl TenantTx {
                 assignee_id: c.assignee_id,
             });
         }
+        self.open_conversation(phone_number_id, contact_id, at, now)
+            .await
+    }
+
+    /// Opens the conversation with `contact_id` on `phone_number_id`, known not to have existed
+    /// when it was looked for; if a concurrent delivery opened it since, that one is returned.
+    pub async fn open_conversation(
+        &self,
+        phone_number_id: &str,
+        contact_id: Uuid,
+        at: i64,
+        now: i64,
+    ) -> StoreResult<TouchedConversation> {
         let id = new_id();
         let inserted = conversations::Entity::insert(conversations::ActiveModel {
             tenant_id: Set(self.tenant_id()),

@@ -55,6 +55,9 @@ pub(super) struct TenantRun<'a> {
     pending: HashSet<Vec<u8>>,
     /// Conversations of the contacts read ahead, by (number, contact).
     threads: HashMap<(String, Uuid), ThreadRef>,
+    /// Contacts all of whose conversations are in `threads`: those read ahead and those
+    /// created in this run.
+    threads_known: HashSet<Uuid>,
     new_messages: Vec<messages::ActiveModel>,
     new_statuses: Vec<message_status_events::ActiveModel>,
     /// Messages stored in this run that have pending statuses: (id, wamid indexes).
@@ -82,6 +85,7 @@ impl<'a> TenantRun<'a> {
             statuses: HashSet::new(),
             pending: HashSet::new(),
             threads: HashMap::new(),
+            threads_known: HashSet::new(),
             new_messages: Vec::new(),
             new_statuses: Vec::new(),
             pending_applies: Vec::new(),
@@ -153,6 +157,7 @@ impl<'a> TenantRun<'a> {
         }
         if !phones.is_empty() || !users.is_empty() {
             let (rows, threads) = self.tx.contacts_with_threads(&phones, &users).await?;
+            self.threads_known.extend(rows.iter().map(|c| c.id));
             self.contacts.fill(&phones, &users, rows);
             self.threads.extend(threads);
         }
@@ -361,6 +366,9 @@ impl<'a> TenantRun<'a> {
         else {
             return Ok(None);
         };
+        if contact.created {
+            self.threads_known.insert(contact.id);
+        }
         if contact.split_identity {
             metrics::counter!("webhook_contact_identity_splits_total").increment(1);
         }
@@ -387,10 +395,15 @@ impl<'a> TenantRun<'a> {
                 (c.id, c.assignee_id)
             }
             None => {
-                let touched = self
-                    .tx
-                    .touch_conversation(pnid, contact_id, at, self.ctx.now_ms)
-                    .await?;
+                let touched = if self.threads_known.contains(&contact_id) {
+                    self.tx
+                        .open_conversation(pnid, contact_id, at, self.ctx.now_ms)
+                        .await?
+                } else {
+                    self.tx
+                        .touch_conversation(pnid, contact_id, at, self.ctx.now_ms)
+                        .await?
+                };
                 self.seen
                     .remember_thread(pnid, contact_id, touched.id, at, Some(at));
                 (touched.id, touched.assignee_id)
