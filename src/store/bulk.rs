@@ -54,12 +54,8 @@ impl TenantTx {
         for chunk in bidx.chunks(self.list_chunk()) {
             let mut b = SqlBuilder::new(self.conn().get_database_backend());
             let tenant = b.bind(self.tenant_id().into(), "uuid");
-            let m_in = b.any(
-                "wamid_bidx",
-                ArrayType::Bytes,
-                chunk.iter().cloned().map(Value::from),
-            );
-            let s_in = b.any(
+            // Bound once, named in both halves (placeholders are numbered).
+            let keyed = b.any(
                 "wamid_bidx",
                 ArrayType::Bytes,
                 chunk.iter().cloned().map(Value::from),
@@ -67,9 +63,9 @@ impl TenantTx {
             let sql = format!(
                 "SELECT 0 AS kind, id, wamid_bidx, CAST(NULL AS TEXT) AS status, \
                  CAST(NULL AS {uuid}) AS message_id FROM messages \
-                 WHERE tenant_id = {tenant} AND {m_in} \
+                 WHERE tenant_id = {tenant} AND {keyed} \
                  UNION ALL SELECT 1 AS kind, id, wamid_bidx, status, message_id \
-                 FROM message_status_events WHERE tenant_id = {tenant} AND {s_in}",
+                 FROM message_status_events WHERE tenant_id = {tenant} AND {keyed}",
                 uuid = b.uuid_type(),
             );
             for row in b.query(self, sql).await? {
