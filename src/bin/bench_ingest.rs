@@ -211,16 +211,14 @@ async fn load(
     }
 }
 
-const EMPTY: Outcome = Outcome {
-    events: 0,
-    errors: 0,
-    latencies_us: Vec::new(),
-    secs: 0.0,
-};
-
 /// The rounds of one target as one outcome: all events over all the time under load.
 fn merge(outcomes: Vec<Outcome>) -> Outcome {
-    let mut all = EMPTY;
+    let mut all = Outcome {
+        events: 0,
+        errors: 0,
+        latencies_us: Vec::new(),
+        secs: 0.0,
+    };
     for o in outcomes {
         all.events += o.events;
         all.errors += o.errors;
