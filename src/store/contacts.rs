@@ -2,7 +2,8 @@
 //! phone number or business-scoped user id, and their consent history.
 use entity::{consent_events, contacts};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr, sea_query::OnConflict,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel, Value,
+    sea_query::Expr, sea_query::OnConflict,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -48,14 +49,38 @@ pub struct ConsentChange<'a> {
 
 /// Contacts read ahead for a group of bodies, by blind index. An index the cache covers is
 /// answered from it (found or known absent); any other goes to the database.
+///
+/// A cache that defers inserts also holds the contacts created for the group, to be inserted
+/// with its other rows ([`Self::take_new`]); later bodies of the group find them here, and
+/// changes to them are made to the row before it is inserted.
 #[derive(Debug, Default)]
 pub struct ContactCache {
     by_phone: HashMap<Vec<u8>, contacts::Model>,
     by_user: HashMap<Vec<u8>, contacts::Model>,
     covered: HashSet<Vec<u8>>,
+    defer: bool,
+    new: Vec<contacts::ActiveModel>,
 }
 
 impl ContactCache {
+    /// A cache whose new contacts are kept for the caller to insert.
+    pub fn deferring() -> Self {
+        Self {
+            defer: true,
+            ..Self::default()
+        }
+    }
+
+    /// The contacts created through this cache and not inserted yet.
+    pub fn take_new(&mut self) -> Vec<contacts::ActiveModel> {
+        std::mem::take(&mut self.new)
+    }
+
+    /// The row of a contact created through this cache and not inserted yet.
+    pub fn new_row_mut(&mut self, id: Uuid) -> Option<&mut contacts::ActiveModel> {
+        self.new.iter_mut().find(|r| r.id.as_ref() == &id)
+    }
+
     /// Covers the `phone` and `user` indexes with the `rows` found under them.
     pub fn fill(&mut self, phone: &[Vec<u8>], user: &[Vec<u8>], rows: Vec<contacts::Model>) {
         self.covered.extend(phone.iter().cloned());
@@ -193,13 +218,24 @@ impl TenantTx {
         let active = |c: &Option<Vec<Vec<u8>>>| c.as_ref().and_then(|v| v.first().cloned());
         let (phone_bidx, user_bidx) = (active(&phone), active(&user));
         if let Some(row) = found {
-            if self
-                .complete_contact(keys, &row, who, phone_bidx, user_bidx, now)
-                .await?
-            {
+            let changes = completion(keys, &row, who, phone_bidx, user_bidx)?;
+            if !changes.is_empty() {
                 cache.forget(&row);
                 for list in [&phone, &user].into_iter().flatten() {
                     cache.uncover(list);
+                }
+                if let Some(new) = cache.new_row_mut(row.id) {
+                    for (column, value) in changes {
+                        new.set(column, value);
+                    }
+                    let updated = new.clone().try_into_model()?;
+                    cache.fill(
+                        phone.as_deref().unwrap_or_default(),
+                        user.as_deref().unwrap_or_default(),
+                        vec![updated],
+                    );
+                } else {
+                    self.update_contact(row.id, changes, now).await?;
                 }
             }
             return Ok(Some(ResolvedContact {
@@ -215,7 +251,7 @@ impl TenantTx {
         }
         let id = new_id();
         let p = |c: &'static str| place(col::CONTACTS, c, id);
-        let inserted = contacts::Entity::insert(contacts::ActiveModel {
+        let row = contacts::ActiveModel {
             tenant_id: Set(self.tenant_id()),
             id: Set(id),
             wa_id_enc: Set(keys.seal_opt_str(&p("wa_id_enc"), wa_id)?),
@@ -230,13 +266,28 @@ impl TenantTx {
             created_at: Set(now),
             updated_at: Set(now),
             last_inbound_at: Set(None),
-        })
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(self.conn())
-        .await?;
+        };
         for list in [&phone, &user].into_iter().flatten() {
             cache.uncover(list);
         }
+        if cache.defer {
+            // Later lookups of either identity (under any key version) find it here.
+            cache.fill(
+                phone.as_deref().unwrap_or_default(),
+                user.as_deref().unwrap_or_default(),
+                vec![row.clone().try_into_model()?],
+            );
+            cache.new.push(row);
+            return Ok(Some(ResolvedContact {
+                id,
+                created: true,
+                split_identity: false,
+            }));
+        }
+        let inserted = contacts::Entity::insert(row)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(self.conn())
+            .await?;
         if inserted == 1 {
             return Ok(Some(ResolvedContact {
                 id,
@@ -258,65 +309,23 @@ impl TenantTx {
         }))
     }
 
-    /// Fills identities the row lacks and replaces a changed profile name.
-    async fn complete_contact(
+    /// Writes `changes` to a stored contact.
+    async fn update_contact(
         &self,
-        keys: &TenantKeys,
-        row: &contacts::Model,
-        who: ContactIdentity<'_>,
-        phone_bidx: Option<Vec<u8>>,
-        user_bidx: Option<Vec<u8>>,
+        id: Uuid,
+        changes: Vec<(contacts::Column, Value)>,
         now: i64,
-    ) -> StoreResult<bool> {
-        let p = |c: &'static str| place(col::CONTACTS, c, row.id);
+    ) -> StoreResult<()> {
         let mut q = contacts::Entity::update_many()
             .filter(contacts::Column::TenantId.eq(self.tenant_id()))
-            .filter(contacts::Column::Id.eq(row.id));
-        let mut changed = false;
-        if let Some(wa_id) = who.wa_id.map(str::trim).filter(|w| !w.is_empty()) {
-            // A number that can be indexed replaces one kept without an index (a placeholder),
-            // so the sealed value and its index always describe the same number.
-            let index_it = row.wa_id_bidx.is_none() && phone_bidx.is_some();
-            if index_it || row.wa_id_enc.is_none() {
-                q = q.col_expr(
-                    contacts::Column::WaIdEnc,
-                    Expr::value(keys.seal_str(&p("wa_id_enc"), wa_id)?),
-                );
-                changed = true;
-            }
-            if index_it {
-                q = q.col_expr(contacts::Column::WaIdBidx, Expr::value(phone_bidx));
-            }
+            .filter(contacts::Column::Id.eq(id));
+        for (column, value) in changes {
+            q = q.col_expr(column, Expr::value(value));
         }
-        if let Some(user_id) = who.user_id.map(str::trim).filter(|u| !u.is_empty())
-            && row.user_id_bidx.is_none()
-            && user_bidx.is_some()
-        {
-            q = q
-                .col_expr(
-                    contacts::Column::UserIdEnc,
-                    Expr::value(keys.seal_str(&p("user_id_enc"), user_id)?),
-                )
-                .col_expr(contacts::Column::UserIdBidx, Expr::value(user_bidx));
-            changed = true;
-        }
-        if let Some(name) = who.profile_name {
-            let stored =
-                keys.open_opt_string(&p("profile_name_enc"), row.profile_name_enc.as_deref())?;
-            if stored.as_deref() != Some(name) {
-                q = q.col_expr(
-                    contacts::Column::ProfileNameEnc,
-                    Expr::value(keys.seal_str(&p("profile_name_enc"), name)?),
-                );
-                changed = true;
-            }
-        }
-        if changed {
-            q.col_expr(contacts::Column::UpdatedAt, Expr::value(now))
-                .exec(self.conn())
-                .await?;
-        }
-        Ok(changed)
+        q.col_expr(contacts::Column::UpdatedAt, Expr::value(now))
+            .exec(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Sets the contact's consent and appends the change to its history. With a fixed `id`, a
@@ -347,4 +356,46 @@ impl TenantTx {
             .await?;
         Ok(true)
     }
+}
+
+/// The changes that complete `row` from `who`: identities it lacks, and a changed profile
+/// name. Empty when nothing changes.
+fn completion(
+    keys: &TenantKeys,
+    row: &contacts::Model,
+    who: ContactIdentity<'_>,
+    phone_bidx: Option<Vec<u8>>,
+    user_bidx: Option<Vec<u8>>,
+) -> StoreResult<Vec<(contacts::Column, Value)>> {
+    let p = |c: &'static str| place(col::CONTACTS, c, row.id);
+    let mut changes = Vec::new();
+    if let Some(wa_id) = who.wa_id.map(str::trim).filter(|w| !w.is_empty()) {
+        // A number that can be indexed replaces one kept without an index (a placeholder),
+        // so the sealed value and its index always describe the same number.
+        let index_it = row.wa_id_bidx.is_none() && phone_bidx.is_some();
+        if index_it || row.wa_id_enc.is_none() {
+            let sealed = keys.seal_str(&p("wa_id_enc"), wa_id)?;
+            changes.push((contacts::Column::WaIdEnc, Some(sealed).into()));
+        }
+        if index_it {
+            changes.push((contacts::Column::WaIdBidx, phone_bidx.into()));
+        }
+    }
+    if let Some(user_id) = who.user_id.map(str::trim).filter(|u| !u.is_empty())
+        && row.user_id_bidx.is_none()
+        && user_bidx.is_some()
+    {
+        let sealed = keys.seal_str(&p("user_id_enc"), user_id)?;
+        changes.push((contacts::Column::UserIdEnc, Some(sealed).into()));
+        changes.push((contacts::Column::UserIdBidx, user_bidx.into()));
+    }
+    if let Some(name) = who.profile_name {
+        let stored =
+            keys.open_opt_string(&p("profile_name_enc"), row.profile_name_enc.as_deref())?;
+        if stored.as_deref() != Some(name) {
+            let sealed = keys.seal_str(&p("profile_name_enc"), name)?;
+            changes.push((contacts::Column::ProfileNameEnc, Some(sealed).into()));
+        }
+    }
+    Ok(changes)
 }

@@ -108,7 +108,7 @@ impl TenantRun<'_> {
                 actor_kind: "contact",
                 actor_id: Some(contact.id),
             };
-            if self.tx.record_consent(change, now).await? && status == CONSENT_OPTED_OUT {
+            if self.record_consent(change).await? && status == CONSENT_OPTED_OUT {
                 self.tally.report.opt_outs += 1;
             }
         }

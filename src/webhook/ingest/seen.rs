@@ -1,12 +1,14 @@
 //! What one run has already written, so a batch with many messages from the same people costs
 //! one contact lookup and one conversation write per person, not per message. Timestamps that
-//! only move forward are kept here and written once before the commit.
+//! only move forward are kept here and written once, with the run's other rows.
 use std::collections::HashMap;
 
 use uuid::Uuid;
 
 use crate::store::contacts::ContactIdentity;
-use crate::store::{StoreResult, TenantTx};
+
+/// A row id and a time.
+pub(super) type Stamp = (Uuid, i64);
 
 type ContactKey = (Option<String>, Option<String>, Option<String>);
 
@@ -71,16 +73,16 @@ impl Seen {
         *latest = (*latest).max(at);
     }
 
-    /// Writes the latest times gathered in this run, one statement for the conversations and
-    /// one for the contacts.
-    pub(super) async fn flush(&self, tx: &TenantTx, now: i64) -> StoreResult<()> {
-        let threads: Vec<(Uuid, i64)> = self
+    /// The latest times gathered in this run: (conversation, last message) for the threads
+    /// whose time is not written yet, and (contact, last inbound message).
+    pub(super) fn activity(&self) -> (Vec<Stamp>, Vec<Stamp>) {
+        let threads = self
             .threads
             .values()
             .filter(|t| t.written.is_none_or(|w| t.latest > w))
             .map(|t| (t.id, t.latest))
             .collect();
-        let inbound: Vec<(Uuid, i64)> = self.inbound.iter().map(|(c, at)| (*c, *at)).collect();
-        tx.note_activity(&threads, &inbound, now).await
+        let inbound = self.inbound.iter().map(|(c, at)| (*c, *at)).collect();
+        (threads, inbound)
     }
 }

@@ -8,18 +8,20 @@
 //! fails the group, which is then stored body by body.
 use std::collections::{HashMap, HashSet};
 
-use entity::{message_status_events, messages};
+use entity::conversations;
+use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::crypto::{Purpose, TenantKeys};
-use crate::store::TenantTx;
 use crate::store::audit::AuditRecord;
-use crate::store::bulk::{StatusChange, ThreadRef};
+use crate::store::bulk::{GroupWrites, KnownStatus, StatusChange, ThreadRef};
 use crate::store::contacts::{CONSENT_OPTED_OUT, ConsentChange, ContactCache, ContactIdentity};
+use crate::store::conversations::CONVERSATION_OPEN;
 use crate::store::events::NewStatusEvent;
-use crate::store::messages::{DIRECTION_INBOUND, NewMessage};
+use crate::store::messages::{DIRECTION_INBOUND, NewMessage, TERMINAL_STATUS_RANK};
 use crate::store::sealed::{col, place};
+use crate::store::{TenantTx, new_id};
 use crate::webhook::ingest::seen::Seen;
 use crate::webhook::ingest::tally::Tally;
 use crate::webhook::ingest::{IngestContext, IngestError, dropped};
@@ -30,9 +32,18 @@ use crate::webhook::payload::{ContactInfo, Status};
 /// Longest status string kept; Meta's are a few letters.
 const MAX_STATUS_LEN: usize = 32;
 
-/// A status to apply to a stored message once the inserts are written.
+/// A status to apply to a message stored before this run.
 struct Apply {
     message_id: Uuid,
+    status: String,
+    rank: i32,
+    errors: Option<Value>,
+}
+
+/// A status recorded in this run before its message arrived.
+struct Waiting {
+    /// Index in `new_statuses`.
+    row: usize,
     status: String,
     rank: i32,
     errors: Option<Value>,
@@ -45,23 +56,27 @@ pub(super) struct TenantRun<'a> {
     auto_assign: bool,
     pub(super) tally: Tally,
     seen: Seen,
+    /// Contacts read ahead, and those created in this run (inserted by [`Self::finish`]).
     pub(super) contacts: ContactCache,
     /// Wamid index -> message id (`None`: known not stored), for the indexes read ahead.
     messages: HashMap<Vec<u8>, Option<Uuid>>,
     /// Wamid indexes whose statuses were read ahead, and the (index, status) pairs recorded.
     statuses_read: HashSet<Vec<u8>>,
     statuses: HashSet<(Vec<u8>, String)>,
-    /// Wamid indexes with a status waiting for its message.
-    pending: HashSet<Vec<u8>>,
+    /// Statuses stored earlier whose message is not stored yet, by wamid index.
+    pending_stored: HashMap<Vec<u8>, Vec<KnownStatus>>,
+    /// Statuses recorded in this run whose message is not stored yet, by wamid index.
+    pending_new: HashMap<Vec<u8>, Vec<Waiting>>,
     /// Conversations of the contacts read ahead, by (number, contact).
     threads: HashMap<(String, Uuid), ThreadRef>,
     /// Contacts all of whose conversations are in `threads`: those read ahead and those
     /// created in this run.
     threads_known: HashSet<Uuid>,
-    new_messages: Vec<messages::ActiveModel>,
-    new_statuses: Vec<message_status_events::ActiveModel>,
-    /// Messages stored in this run that have pending statuses: (id, wamid indexes).
-    pending_applies: Vec<(Uuid, Vec<Vec<u8>>)>,
+    /// Rows written by [`Self::finish`]; messages and conversations created in this run are
+    /// found by id in the maps.
+    writes: GroupWrites,
+    new_message_at: HashMap<Uuid, usize>,
+    new_thread_at: HashMap<Uuid, usize>,
     applies: Vec<Apply>,
 }
 
@@ -79,16 +94,17 @@ impl<'a> TenantRun<'a> {
             auto_assign,
             tally: Tally::default(),
             seen: Seen::default(),
-            contacts: ContactCache::default(),
+            contacts: ContactCache::deferring(),
             messages: HashMap::new(),
             statuses_read: HashSet::new(),
             statuses: HashSet::new(),
-            pending: HashSet::new(),
+            pending_stored: HashMap::new(),
+            pending_new: HashMap::new(),
             threads: HashMap::new(),
             threads_known: HashSet::new(),
-            new_messages: Vec::new(),
-            new_statuses: Vec::new(),
-            pending_applies: Vec::new(),
+            writes: GroupWrites::default(),
+            new_message_at: HashMap::new(),
+            new_thread_at: HashMap::new(),
             applies: Vec::new(),
         }
     }
@@ -139,27 +155,38 @@ impl<'a> TenantRun<'a> {
             list.sort_unstable();
             list.dedup();
         }
-        if !wamids.is_empty() {
-            let (found, known) = self.tx.read_wamids(&wamids).await?;
-            for b in &wamids {
-                self.messages.insert(b.clone(), None);
-            }
-            for (id, b) in found {
-                self.messages.insert(b, Some(id));
-            }
-            self.statuses_read.extend(wamids.iter().cloned());
-            for k in known {
-                if k.message_id.is_none() {
-                    self.pending.insert(k.wamid_bidx.clone());
-                }
-                self.statuses.insert((k.wamid_bidx, k.status));
-            }
-        }
+        self.read_wamids(&wamids).await?;
         if !phones.is_empty() || !users.is_empty() {
             let (rows, threads) = self.tx.contacts_with_threads(&phones, &users).await?;
             self.threads_known.extend(rows.iter().map(|c| c.id));
             self.contacts.fill(&phones, &users, rows);
             self.threads.extend(threads);
+        }
+        Ok(())
+    }
+
+    /// Reads the messages and statuses stored under `wamids` (in one query).
+    async fn read_wamids(&mut self, wamids: &[Vec<u8>]) -> Result<(), IngestError> {
+        if wamids.is_empty() {
+            return Ok(());
+        }
+        let (found, known) = self.tx.read_wamids(wamids).await?;
+        for b in wamids {
+            self.messages.entry(b.clone()).or_insert(None);
+        }
+        for (id, b) in found {
+            self.messages.insert(b, Some(id));
+        }
+        self.statuses_read.extend(wamids.iter().cloned());
+        for k in known {
+            self.statuses
+                .insert((k.wamid_bidx.clone(), k.status.clone()));
+            if k.message_id.is_none() {
+                self.pending_stored
+                    .entry(k.wamid_bidx.clone())
+                    .or_default()
+                    .push(k);
+            }
         }
         Ok(())
     }
@@ -224,23 +251,32 @@ impl<'a> TenantRun<'a> {
         }
     }
 
-    /// Writes what was deferred (inserts first, then status changes, conversation touches and
-    /// contact activity) and hands back what this run stored; its metrics are recorded once the
-    /// transaction commits.
+    /// Writes what was deferred (new rows, status changes, conversation and contact activity)
+    /// and hands back what this run stored; its metrics are recorded once the transaction
+    /// commits.
     pub(super) async fn finish(mut self) -> Result<Tally, IngestError> {
         let now = self.ctx.now_ms;
-        self.tx
-            .insert_messages(std::mem::take(&mut self.new_messages))
-            .await?;
-        self.tx
-            .insert_status_events(std::mem::take(&mut self.new_statuses))
-            .await?;
-        for (id, candidates) in std::mem::take(&mut self.pending_applies) {
-            let applied = self
-                .tx
-                .apply_pending_statuses_any(self.keys, id, &candidates, now)
-                .await?;
-            self.tally.report.statuses_applied += applied as u64;
+        let mut w = std::mem::take(&mut self.writes);
+        w.contacts = self.contacts.take_new();
+        let (threads, inbound) = self.seen.activity();
+        for (id, at) in threads {
+            match self
+                .new_thread_at
+                .get(&id)
+                .and_then(|i| w.conversations.get_mut(*i))
+            {
+                Some(row) => {
+                    let last = *row.last_message_at.as_ref();
+                    row.last_message_at = Set(last.max(at));
+                }
+                None => w.threads.push((id, at)),
+            }
+        }
+        for (id, at) in inbound {
+            match w.contacts.iter_mut().find(|r| r.id.as_ref() == &id) {
+                Some(row) => row.last_inbound_at = Set(Some(at)),
+                None => w.inbound.push((id, at)),
+            }
         }
         // Applied in order, rank-guarded changes leave each message at the highest rank among
         // them that beats the stored one: only that change per message is written.
@@ -252,7 +288,6 @@ impl<'a> TenantRun<'a> {
                 *slot = a;
             }
         }
-        let mut changes = Vec::with_capacity(best.len());
         for a in best.into_values() {
             let error_enc = match &a.errors {
                 Some(errors) => Some(
@@ -261,18 +296,100 @@ impl<'a> TenantRun<'a> {
                 ),
                 None => None,
             };
-            changes.push(StatusChange {
+            w.status_changes.push(StatusChange {
                 message_id: a.message_id,
                 status: a.status.clone(),
                 rank: a.rank,
                 error_enc,
             });
         }
-        let applied = self.tx.apply_status_changes(&changes, now).await?;
+        let applied = self.tx.write_group(&w, now).await?;
         self.tally.report.statuses_applied += applied;
         self.tally.report.statuses_stale += applies.len() as u64 - applied;
-        self.seen.flush(self.tx, now).await?;
         Ok(self.tally)
+    }
+
+    /// Records a consent change; a contact created in this run gets it on its row.
+    pub(super) async fn record_consent(
+        &mut self,
+        change: ConsentChange<'_>,
+    ) -> Result<bool, IngestError> {
+        let recorded = self.tx.record_consent(change, self.ctx.now_ms).await?;
+        if recorded && let Some(row) = self.contacts.new_row_mut(change.contact_id) {
+            row.consent_status = Set(change.status.to_owned());
+        }
+        Ok(recorded)
+    }
+
+    /// Moves a message stored in this run to `status` if that is progress (as the stored
+    /// messages' update does); returns whether it did.
+    fn apply_to_new(
+        &mut self,
+        message_id: Uuid,
+        status: &str,
+        rank: i32,
+        errors: Option<&Value>,
+    ) -> Result<bool, IngestError> {
+        let Some(row) = self
+            .new_message_at
+            .get(&message_id)
+            .and_then(|i| self.writes.messages.get_mut(*i))
+        else {
+            return Ok(false);
+        };
+        let current = *row.status_rank.as_ref();
+        if rank <= current || current >= TERMINAL_STATUS_RANK {
+            return Ok(false);
+        }
+        row.status = Set(Some(status.to_owned()));
+        row.status_rank = Set(rank);
+        if let Some(errors) = errors {
+            let sealed = self
+                .keys
+                .seal_json(&place(col::MESSAGES, "error_enc", message_id), errors)?;
+            row.error_enc = Set(Some(sealed));
+        }
+        Ok(true)
+    }
+
+    /// Links the statuses that arrived before message `id` (stored under one of `candidates`)
+    /// to it, and applies them in rank order.
+    async fn apply_waiting(&mut self, id: Uuid, candidates: &[Vec<u8>]) -> Result<(), IngestError> {
+        if !candidates.iter().all(|c| self.statuses_read.contains(c)) {
+            self.read_wamids(candidates).await?;
+        }
+        let mut waiting: Vec<(i32, String, Option<Value>)> = Vec::new();
+        for c in candidates {
+            if let Some(stored) = self.pending_stored.remove(c) {
+                self.writes.links.push((c.clone(), id));
+                for k in stored {
+                    let detail: Option<Value> =
+                        match k.detail_enc.as_deref() {
+                            Some(sealed) => Some(self.keys.open_json(
+                                &place(col::STATUS_EVENTS, "detail_enc", k.id),
+                                sealed,
+                            )?),
+                            None => None,
+                        };
+                    let errors = detail.and_then(|d| d.get("errors").cloned());
+                    waiting.push((k.rank, k.status, errors));
+                }
+            }
+            for wt in self.pending_new.remove(c).unwrap_or_default() {
+                if let Some(row) = self.writes.statuses.get_mut(wt.row) {
+                    row.message_id = Set(Some(id));
+                }
+                waiting.push((wt.rank, wt.status, wt.errors));
+            }
+        }
+        waiting.sort_by_key(|(rank, _, _)| *rank);
+        for (rank, status, errors) in waiting {
+            let errors = errors.filter(|e| !e.is_null());
+            if self.apply_to_new(id, &status, rank, errors.as_ref())? {
+                self.tally.report.statuses_applied += 1;
+            }
+        }
+        Ok(())
     }
 
     async fn inbound(
@@ -327,10 +444,11 @@ impl<'a> TenantRun<'a> {
         };
         let active = candidates.first().cloned();
         let (id, row) = self.tx.message_row(self.keys, new, active, now)?;
-        self.new_messages.push(row);
+        self.new_message_at.insert(id, self.writes.messages.len());
+        self.writes.messages.push(row);
         self.tally.message_stored(msg_type);
-        if candidates.iter().any(|c| self.pending.contains(c)) {
-            self.pending_applies.push((id, candidates.clone()));
+        if !candidates.is_empty() {
+            self.apply_waiting(id, &candidates).await?;
         }
         for c in candidates {
             self.messages.insert(c, Some(id));
@@ -347,7 +465,7 @@ impl<'a> TenantRun<'a> {
                 actor_kind: "contact",
                 actor_id: Some(contact_id),
             };
-            if self.tx.record_consent(change, now).await? {
+            if self.record_consent(change).await? {
                 self.tally.report.opt_outs += 1;
             }
         }
@@ -394,16 +512,32 @@ impl<'a> TenantRun<'a> {
                 self.seen.remember_thread(pnid, contact_id, c.id, at, None);
                 (c.id, c.assignee_id)
             }
+            // Known not to exist: created with the group's other rows.
+            None if self.threads_known.contains(&contact_id) => {
+                let now = self.ctx.now_ms;
+                let id = new_id();
+                self.new_thread_at
+                    .insert(id, self.writes.conversations.len());
+                self.writes.conversations.push(conversations::ActiveModel {
+                    tenant_id: Set(self.tx.tenant_id()),
+                    id: Set(id),
+                    contact_id: Set(contact_id),
+                    phone_number_id: Set(pnid.to_owned()),
+                    status: Set(CONVERSATION_OPEN.into()),
+                    assignee_id: Set(None),
+                    last_message_at: Set(at),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                });
+                self.seen
+                    .remember_thread(pnid, contact_id, id, at, Some(at));
+                (id, None)
+            }
             None => {
-                let touched = if self.threads_known.contains(&contact_id) {
-                    self.tx
-                        .open_conversation(pnid, contact_id, at, self.ctx.now_ms)
-                        .await?
-                } else {
-                    self.tx
-                        .touch_conversation(pnid, contact_id, at, self.ctx.now_ms)
-                        .await?
-                };
+                let touched = self
+                    .tx
+                    .touch_conversation(pnid, contact_id, at, self.ctx.now_ms)
+                    .await?;
                 self.seen
                     .remember_thread(pnid, contact_id, touched.id, at, Some(at));
                 (touched.id, touched.assignee_id)
@@ -421,9 +555,18 @@ impl<'a> TenantRun<'a> {
             return Ok(());
         };
         let now = self.ctx.now_ms;
-        self.tx
-            .set_conversation_assignee(conversation_id, Some(agent), now)
-            .await?;
+        match self
+            .new_thread_at
+            .get(&conversation_id)
+            .and_then(|i| self.writes.conversations.get_mut(*i))
+        {
+            Some(row) => row.assignee_id = Set(Some(agent)),
+            None => {
+                self.tx
+                    .set_conversation_assignee(conversation_id, Some(agent), now)
+                    .await?;
+            }
+        }
         let record = AuditRecord {
             actor_kind: "system".into(),
             action: "conversation.assign".into(),
@@ -469,15 +612,30 @@ impl<'a> TenantRun<'a> {
                 .unwrap_or(now),
         };
         let row = self.tx.status_event_row(self.keys, event, now)?;
-        self.new_statuses.push(row);
+        let index = self.writes.statuses.len();
+        self.writes.statuses.push(row);
         self.statuses.insert((active.clone(), status.clone()));
+        let errors = detail.get("errors").filter(|e| !e.is_null()).cloned();
         let Some(message_id) = message_id else {
-            self.pending.insert(active.clone());
+            self.pending_new
+                .entry(active.clone())
+                .or_default()
+                .push(Waiting {
+                    row: index,
+                    status,
+                    rank,
+                    errors,
+                });
             self.tally.report.statuses_pending += 1;
             return Ok(());
         };
-        if rank > 0 {
-            let errors = detail.get("errors").filter(|e| !e.is_null()).cloned();
+        if self.new_message_at.contains_key(&message_id) {
+            if self.apply_to_new(message_id, &status, rank, errors.as_ref())? {
+                self.tally.report.statuses_applied += 1;
+            } else {
+                self.tally.report.statuses_stale += 1;
+            }
+        } else if rank > 0 {
             self.applies.push(Apply {
                 message_id,
                 status,
