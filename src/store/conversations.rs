@@ -90,21 +90,11 @@ impl TenantTx {
         at: i64,
         now: i64,
     ) -> StoreResult<TouchedConversation> {
-        let id = new_id();
-        let inserted = conversations::Entity::insert(conversations::ActiveModel {
-            tenant_id: Set(self.tenant_id()),
-            id: Set(id),
-            contact_id: Set(contact_id),
-            phone_number_id: Set(phone_number_id.to_owned()),
-            status: Set(CONVERSATION_OPEN.into()),
-            assignee_id: Set(None),
-            last_message_at: Set(at),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
-        .exec_without_returning(self.conn())
-        .await?;
+        let (id, row) = self.conversation_row(phone_number_id, contact_id, at, now);
+        let inserted = conversations::Entity::insert(row)
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .exec_without_returning(self.conn())
+            .await?;
         if inserted == 1 {
             return Ok(TouchedConversation {
                 id,
@@ -122,6 +112,29 @@ impl TenantTx {
             created: false,
             assignee_id: c.assignee_id,
         })
+    }
+
+    /// The row of a new open, unassigned conversation with a message at `at`, under a fresh id.
+    pub fn conversation_row(
+        &self,
+        phone_number_id: &str,
+        contact_id: Uuid,
+        at: i64,
+        now: i64,
+    ) -> (Uuid, conversations::ActiveModel) {
+        let id = new_id();
+        let row = conversations::ActiveModel {
+            tenant_id: Set(self.tenant_id()),
+            id: Set(id),
+            contact_id: Set(contact_id),
+            phone_number_id: Set(phone_number_id.to_owned()),
+            status: Set(CONVERSATION_OPEN.into()),
+            assignee_id: Set(None),
+            last_message_at: Set(at),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        (id, row)
     }
 
     /// Sets (or clears) the assignee of a conversation of this tenant.

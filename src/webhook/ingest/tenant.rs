@@ -8,20 +8,18 @@
 //! fails the group, which is then stored body by body.
 use std::collections::{HashMap, HashSet};
 
-use entity::conversations;
 use sea_orm::ActiveValue::Set;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::crypto::{Purpose, TenantKeys};
+use crate::store::TenantTx;
 use crate::store::audit::AuditRecord;
 use crate::store::bulk::{GroupWrites, KnownStatus, StatusChange, ThreadRef};
 use crate::store::contacts::{CONSENT_OPTED_OUT, ConsentChange, ContactCache, ContactIdentity};
-use crate::store::conversations::CONVERSATION_OPEN;
 use crate::store::events::NewStatusEvent;
 use crate::store::messages::{DIRECTION_INBOUND, NewMessage, TERMINAL_STATUS_RANK};
 use crate::store::sealed::{col, place};
-use crate::store::{TenantTx, new_id};
 use crate::webhook::ingest::seen::Seen;
 use crate::webhook::ingest::tally::Tally;
 use crate::webhook::ingest::{IngestContext, IngestError, dropped};
@@ -514,21 +512,12 @@ impl<'a> TenantRun<'a> {
             }
             // Known not to exist: created with the group's other rows.
             None if self.threads_known.contains(&contact_id) => {
-                let now = self.ctx.now_ms;
-                let id = new_id();
+                let (id, row) = self
+                    .tx
+                    .conversation_row(pnid, contact_id, at, self.ctx.now_ms);
                 self.new_thread_at
                     .insert(id, self.writes.conversations.len());
-                self.writes.conversations.push(conversations::ActiveModel {
-                    tenant_id: Set(self.tx.tenant_id()),
-                    id: Set(id),
-                    contact_id: Set(contact_id),
-                    phone_number_id: Set(pnid.to_owned()),
-                    status: Set(CONVERSATION_OPEN.into()),
-                    assignee_id: Set(None),
-                    last_message_at: Set(at),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                });
+                self.writes.conversations.push(row);
                 self.seen
                     .remember_thread(pnid, contact_id, id, at, Some(at));
                 (id, None)
