@@ -6,12 +6,16 @@
 //! to a bare baseline (a separate process running one actix handler that checks the signature
 //! and inserts the raw body into one PostgreSQL table). The two take turns in several rounds
 //! (wavault first in odd rounds, the baseline first in even ones) so that a change in the
-//! machine's load during the run falls on both. Prints events/s, latency percentiles, errors
-//! and peak RSS of each server per round and over all rounds, and the ratios.
+//! machine's load during the run falls on both. Before the rounds each target takes an uncounted
+//! warm-up turn (new contacts, conversations, connection pools), then the database is analysed as
+//! autovacuum would do on a database in service, so the rounds measure steady state. Prints
+//! events/s, latency percentiles, errors and peak RSS of each server per round and over all
+//! rounds, and the ratios.
 //!
 //! `cargo build --release --bins && target/release/bench_ingest`
 //! env: WAVAULT_BENCH_DATABASE_URL, WAVAULT_BENCH_SECS (per target per round, default 10),
-//! WAVAULT_BENCH_ROUNDS (default 4), WAVAULT_BENCH_CONCURRENCY (default 64)
+//! WAVAULT_BENCH_ROUNDS (default 4), WAVAULT_BENCH_CONCURRENCY (default 64),
+//! WAVAULT_BENCH_WARMUP_SECS (per target, default 10, 0 for none)
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -411,6 +415,7 @@ async fn main() -> anyhow::Result<()> {
     let secs = env("WAVAULT_BENCH_SECS", 10);
     let rounds = env("WAVAULT_BENCH_ROUNDS", 4).max(1);
     let concurrency = env("WAVAULT_BENCH_CONCURRENCY", 64) as usize;
+    let warmup = env("WAVAULT_BENCH_WARMUP_SECS", 10);
     let admin_db = Database::connect(&admin).await?;
     let name = format!("wavault_bench_{}", Uuid::new_v4().simple());
     admin_db
@@ -444,8 +449,17 @@ async fn main() -> anyhow::Result<()> {
     let mut wavault = Target::new("wavault", port);
     let mut bare = Target::new("bare baseline", bport);
 
+    if warmup > 0 {
+        for t in [&mut wavault, &mut bare] {
+            t.run(bodies.clone(), concurrency, warmup).await;
+            t.rounds.clear();
+        }
+        let db = Database::connect(&db_url).await?;
+        db.execute_unprepared("ANALYZE").await?;
+        db.close().await.ok();
+    }
     println!(
-        "concurrency {concurrency}, {rounds} rounds of {secs} s per target, {TENANTS} tenants, PostgreSQL"
+        "concurrency {concurrency}, {rounds} rounds of {secs} s per target after a {warmup} s warm-up each, {TENANTS} tenants, PostgreSQL"
     );
     println!("| round | target | events/s | p50 ms | p95 ms | p99 ms | errors | ratio |");
     println!("|---|---|---|---|---|---|---|---|");
