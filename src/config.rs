@@ -64,6 +64,7 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     pub acquire_timeout_secs: u64,
     pub rls_role: String,
+    pub statistics_check_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -103,21 +103,18 @@ impl TenantTx {
             let mut b = SqlBuilder::new(self.conn().get_database_backend());
             let tenant = b.bind(self.tenant_id().into(), "uuid");
             // Bound once, named in both halves (placeholders are numbered).
-            let keyed = b.any(
-                "wamid_bidx",
-                ArrayType::Bytes,
-                chunk.iter().cloned().map(Value::from),
-            );
+            let keys = b.key_list(ArrayType::Bytes, chunk.iter().cloned().map(Value::from));
             let sql = format!(
-                "SELECT 0 AS kind, id, wamid_bidx, CAST(NULL AS TEXT) AS status, \
+                "SELECT 0 AS kind, messages.id, messages.wamid_bidx, CAST(NULL AS TEXT) AS status, \
                  CAST(NULL AS INTEGER) AS status_rank, CAST(NULL AS {uuid}) AS message_id, \
-                 CAST(NULL AS {bytes}) AS detail_enc FROM messages \
-                 WHERE tenant_id = {tenant} AND {keyed} \
-                 UNION ALL SELECT 1 AS kind, id, wamid_bidx, status, status_rank, message_id, \
-                 CASE WHEN message_id IS NULL THEN detail_enc END \
-                 FROM message_status_events WHERE tenant_id = {tenant} AND {keyed}",
+                 CAST(NULL AS {bytes}) AS detail_enc FROM {messages} \
+                 UNION ALL SELECT 1 AS kind, s.id, s.wamid_bidx, s.status, s.status_rank, \
+                 s.message_id, CASE WHEN s.message_id IS NULL THEN s.detail_enc END \
+                 FROM {statuses}",
                 uuid = b.uuid_type(),
                 bytes = b.bytes_type(),
+                messages = b.keyed("messages", "messages", &tenant, "wamid_bidx", &keys),
+                statuses = b.keyed("message_status_events", "s", &tenant, "wamid_bidx", &keys),
             );
             for row in b.query(self, sql).await? {
                 let kind: i32 = row.try_get("", "kind")?;
@@ -153,23 +150,17 @@ impl TenantTx {
         let mut b = SqlBuilder::new(self.conn().get_database_backend());
         let tenant = b.bind(self.tenant_id().into(), "uuid");
         // Both lists are always bound (an empty array matches nothing), so PostgreSQL sees one
-        // statement text whatever the group holds.
-        let phone_in = b.any(
-            "contacts.wa_id_bidx",
-            ArrayType::Bytes,
-            phone.iter().cloned().map(Value::from),
-        );
-        let user_in = b.any(
-            "contacts.user_id_bidx",
-            ArrayType::Bytes,
-            user.iter().cloned().map(Value::from),
-        );
+        // statement text whatever the group holds. A contact found under both comes twice.
+        let phone_keys = b.key_list(ArrayType::Bytes, phone.iter().cloned().map(Value::from));
+        let user_keys = b.key_list(ArrayType::Bytes, user.iter().cloned().map(Value::from));
         let sql = format!(
             "SELECT contacts.*, conversations.id AS cv_id, \
              conversations.phone_number_id AS cv_number, conversations.assignee_id AS cv_assignee \
-             FROM contacts LEFT JOIN conversations ON conversations.tenant_id = contacts.tenant_id \
-             AND conversations.contact_id = contacts.id \
-             WHERE contacts.tenant_id = {tenant} AND ({phone_in} OR {user_in})"
+             FROM (SELECT c.* FROM {by_phone} UNION ALL SELECT c.* FROM {by_user}) AS contacts \
+             LEFT JOIN conversations ON conversations.tenant_id = contacts.tenant_id \
+             AND conversations.contact_id = contacts.id",
+            by_phone = b.keyed("contacts", "c", &tenant, "wa_id_bidx", &phone_keys),
+            by_user = b.keyed("contacts", "c", &tenant, "user_id_bidx", &user_keys),
         );
         for row in b.query(self, sql).await? {
             let contact = contacts::Model::from_query_result(&row, "")?;
@@ -311,19 +302,32 @@ impl SqlBuilder {
         }
     }
 
-    /// `column = ANY($n::type[])` on PostgreSQL: one array parameter, so one statement text
-    /// (prepared and planned once per connection) whatever the number of items. On SQLite
-    /// `column IN (?n, ...)`, or false when there are no items.
-    fn any(&mut self, column: &str, ty: ArrayType, items: impl Iterator<Item = Value>) -> String {
+    /// A list of keys for [`Self::keyed`]: one array parameter on PostgreSQL, so one statement
+    /// text whatever the number of keys; on SQLite one placeholder per key.
+    fn key_list(&mut self, ty: ArrayType, items: impl Iterator<Item = Value>) -> String {
         if self.backend == DbBackend::Postgres {
-            let array = self.array(ty, items.collect());
-            return format!("{column} = ANY({array})");
+            return self.array(ty, items.collect());
         }
         let list: Vec<String> = items.map(|v| self.bind(v, "")).collect();
-        if list.is_empty() {
-            return "1 = 0".into();
+        list.join(", ")
+    }
+
+    /// The rows of `table` (named `alias`) of the tenant whose `column` is one of `keys`, as
+    /// the text after `FROM`. On PostgreSQL the key array joined to the table, which plans as
+    /// one index probe per key; on SQLite `column IN (...)`, or nothing when there are no keys.
+    fn keyed(&self, table: &str, alias: &str, tenant: &str, column: &str, keys: &str) -> String {
+        if self.backend == DbBackend::Postgres {
+            return format!(
+                "unnest({keys}) AS k(bidx) JOIN {table} AS {alias} \
+                 ON {alias}.tenant_id = {tenant} AND {alias}.{column} = k.bidx"
+            );
         }
-        format!("{column} IN ({})", list.join(", "))
+        if keys.is_empty() {
+            return format!("{table} AS {alias} WHERE 1 = 0");
+        }
+        format!(
+            "{table} AS {alias} WHERE {alias}.tenant_id = {tenant} AND {alias}.{column} IN ({keys})"
+        )
     }
 
     fn array(&mut self, ty: ArrayType, items: Vec<Value>) -> String {

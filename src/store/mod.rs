@@ -4,7 +4,9 @@
 //! every query method on it filters by that id, and on PostgreSQL it also switches to the
 //! non-owner application role and sets `app.tenant_id`, so row-level security enforces the same
 //! rule a second time.
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use migration::MigratorTrait;
 use sea_orm::sqlx;
@@ -90,7 +92,39 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Db {
     conn: DatabaseConnection,
     rls_role: Option<String>,
+    key_plans: Arc<KeyPlans>,
 }
+
+/// Whether PostgreSQL has the statistics that make cached plans for key lookups safe (see
+/// [`Planning::KeyLookups`]); checked at most every `check_every` until it has.
+#[derive(Debug)]
+struct KeyPlans {
+    ready: AtomicBool,
+    last_check: std::sync::Mutex<Option<Instant>>,
+    check_every: Duration,
+}
+
+/// The tables read and written by key during ingestion.
+const KEY_LOOKUP_TABLES: &str = "'contacts', 'conversations', 'messages', 'message_status_events'";
+
+/// How PostgreSQL plans the statements of a tenant transaction.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Planning {
+    /// Each execution is planned for its own parameters (the session default).
+    PerExecution,
+    /// A transaction whose statements all look rows up by key, from short lists of keys, and
+    /// run many times a second (webhook ingestion): each statement text is planned once per
+    /// connection and the plan reused, since planning these statements anew cost about as much
+    /// as running them. Used only once the tables have statistics (see `key_plans_ready`).
+    /// The plan is also held to index lookups in nested loops (no hash or merge joins, bitmap
+    /// or sequential scans), which is what a short list of keys wants whatever the estimates.
+    KeyLookups,
+}
+
+/// The transaction-local settings of [`Planning::KeyLookups`], appended to the select list.
+const KEY_LOOKUP_PLANNING: &str = ", set_config('plan_cache_mode', 'force_generic_plan', true), \
+     set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true), \
+     set_config('enable_bitmapscan', 'off', true), set_config('enable_seqscan', 'off', true)";
 
 impl Db {
     pub async fn connect(settings: &DatabaseSettings) -> StoreResult<Self> {
@@ -130,7 +164,15 @@ impl Db {
             }
             _ => None,
         };
-        Ok(Self { conn, rls_role })
+        Ok(Self {
+            conn,
+            rls_role,
+            key_plans: Arc::new(KeyPlans {
+                ready: AtomicBool::new(false),
+                last_check: std::sync::Mutex::new(None),
+                check_every: Duration::from_secs(settings.statistics_check_secs),
+            }),
+        })
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -177,23 +219,82 @@ impl Db {
 
     /// Opens a transaction bound to `tenant_id`.
     pub async fn tenant(&self, tenant_id: Uuid) -> StoreResult<TenantTx> {
+        self.tenant_planned(tenant_id, Planning::PerExecution).await
+    }
+
+    /// Opens a transaction bound to `tenant_id` whose statements all find their rows by key
+    /// (webhook ingestion): see [`Planning::KeyLookups`], which applies once PostgreSQL has
+    /// statistics for the tables involved; until then each execution is planned.
+    pub async fn tenant_by_keys(&self, tenant_id: Uuid) -> StoreResult<TenantTx> {
+        let planning = if self.key_plans_ready().await {
+            Planning::KeyLookups
+        } else {
+            Planning::PerExecution
+        };
+        self.tenant_planned(tenant_id, planning).await
+    }
+
+    /// Whether every table of [`KEY_LOOKUP_TABLES`] has statistics on `tenant_id` (gathered by
+    /// autovacuum's or an operator's `ANALYZE`). Without them the planner takes a tenant to be a
+    /// handful of rows and costs every index that starts with `tenant_id` alike, so a plan
+    /// cached then can read all of a tenant's rows for each key; with them, however old, it
+    /// knows a tenant is a share of the table (and the table's current size is read at each
+    /// planning), and `ANALYZE` replaces the plans cached before it. Once true it stays true.
+    async fn key_plans_ready(&self) -> bool {
+        if self.key_plans.ready.load(Ordering::Relaxed) {
+            return true;
+        }
+        if !self.is_postgres() {
+            return false;
+        }
+        {
+            // One check at a time, at most every `check_every`.
+            let Ok(mut last) = self.key_plans.last_check.try_lock() else {
+                return false;
+            };
+            if last.is_some_and(|at| at.elapsed() < self.key_plans.check_every) {
+                return false;
+            }
+            *last = Some(Instant::now());
+        }
+        let sql = format!(
+            "SELECT count(DISTINCT tablename) AS n FROM pg_stats \
+             WHERE schemaname = current_schema() AND attname = 'tenant_id' \
+             AND tablename IN ({KEY_LOOKUP_TABLES})"
+        );
+        let found = self
+            .conn
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await;
+        let ready = match found {
+            Ok(Some(row)) => row.try_get::<i64>("", "n").is_ok_and(|n| n == 4),
+            _ => false,
+        };
+        if ready {
+            self.key_plans.ready.store(true, Ordering::Relaxed);
+        }
+        ready
+    }
+
+    async fn tenant_planned(&self, tenant_id: Uuid, planning: Planning) -> StoreResult<TenantTx> {
         let txn = self.begin().await?;
         if self.is_postgres() {
-            // Role and tenant in one round trip; both are transaction-local (`SET LOCAL`).
-            let tenant = tenant_id.to_string();
-            let stmt = match &self.rls_role {
-                Some(role) => Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config('role', $1, true), set_config('app.tenant_id', $2, true)",
-                    [role.clone().into(), tenant.into()],
-                ),
-                None => Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config('app.tenant_id', $1, true)",
-                    [tenant.into()],
-                ),
-            };
-            txn.execute_raw(stmt).await?;
+            // Role, tenant and planning in one round trip; all are transaction-local.
+            let mut sql = String::from("SELECT set_config('app.tenant_id', $1, true)");
+            let mut values: Vec<sea_orm::Value> = vec![tenant_id.to_string().into()];
+            if let Some(role) = &self.rls_role {
+                sql.push_str(", set_config('role', $2, true)");
+                values.push(role.clone().into());
+            }
+            if planning == Planning::KeyLookups {
+                sql.push_str(KEY_LOOKUP_PLANNING);
+            }
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                sql,
+                values,
+            ))
+            .await?;
         }
         Ok(TenantTx { txn, tenant_id })
     }
@@ -227,6 +328,23 @@ impl TenantTx {
 
     pub(crate) fn conn(&self) -> &DatabaseTransaction {
         &self.txn
+    }
+
+    /// The value of a PostgreSQL run-time setting as this transaction sees it (`None` on
+    /// SQLite).
+    pub async fn setting(&self, name: &str) -> StoreResult<Option<String>> {
+        if self.txn.get_database_backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let row = self
+            .txn
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT current_setting($1) AS value",
+                [name.into()],
+            ))
+            .await?;
+        Ok(row.map(|r| r.try_get("", "value")).transpose()?)
     }
 
     pub async fn commit(self) -> StoreResult<()> {

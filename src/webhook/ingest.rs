@@ -200,7 +200,7 @@ async fn store_tenant(
     items: &[(usize, usize)],
 ) -> Result<IngestReport, IngestError> {
     let keys = ctx.keys.for_tenant(tenant_id).await?;
-    let tx = ctx.db.tenant(tenant_id).await?;
+    let tx = ctx.db.tenant_by_keys(tenant_id).await?;
     let changes: Vec<&Change> = items
         .iter()
         .filter_map(|(j, i)| batches.get(*j).and_then(|b| b.changes.get(*i)))

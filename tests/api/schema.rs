@@ -6,6 +6,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::helpers::*;
+use crate::webhook_support::{inbound_text, post_webhook_json, register_number, status_update};
 
 async fn raw(app: &TestApp) -> DatabaseConnection {
     Database::connect(&app.db_url).await.unwrap()
@@ -181,4 +182,84 @@ async fn postgresql_sessions_plan_each_statement_for_its_parameters() {
         .unwrap();
     let mode: String = row.try_get("", "mode").unwrap();
     assert_eq!(mode, "force_custom_plan");
+}
+
+#[tokio::test]
+async fn ingestion_reuses_plans_held_to_index_probes_once_statistics_exist() {
+    let app = spawn_app_with(&[("database.statistics_check_secs", "0")]).await;
+    if !app.state.db.is_postgres() {
+        return;
+    }
+    let t = app.create_tenant("plans").await;
+    let tenant = t.id;
+    let planning = |db: &wavault::store::Db, by_keys: bool| {
+        let db = db.clone();
+        async move {
+            let tx = if by_keys {
+                db.tenant_by_keys(tenant).await.unwrap()
+            } else {
+                db.tenant(tenant).await.unwrap()
+            };
+            let mut seen = Vec::new();
+            for name in [
+                "plan_cache_mode",
+                "enable_seqscan",
+                "enable_bitmapscan",
+                "enable_hashjoin",
+                "enable_mergejoin",
+                "app.tenant_id",
+            ] {
+                seen.push(tx.setting(name).await.unwrap().unwrap());
+            }
+            tx.rollback().await.unwrap();
+            seen
+        }
+    };
+    let tenant_s = tenant.to_string();
+    let per_execution = [
+        "force_custom_plan",
+        "on",
+        "on",
+        "on",
+        "on",
+        tenant_s.as_str(),
+    ];
+    // No statistics yet (the tables were never analyzed): each execution is planned.
+    assert_eq!(planning(&app.state.db, true).await, per_execution);
+
+    // A message and a status give the four tables a row; then statistics are gathered.
+    register_number(&app, &t, "pn-plans").await;
+    let resp = post_webhook_json(
+        &app,
+        &inbound_text(
+            "pn-plans",
+            "15550001111",
+            "wamid.plans.1",
+            "hello",
+            1_700_000_000,
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    let resp = post_webhook_json(
+        &app,
+        &status_update("pn-plans", "wamid.plans.1", "read", 1_700_000_001),
+    )
+    .await;
+    assert_eq!(resp.status(), 200);
+    raw(&app).await.execute_unprepared("ANALYZE").await.unwrap();
+
+    let keyed = [
+        "force_generic_plan",
+        "off",
+        "off",
+        "off",
+        "off",
+        tenant_s.as_str(),
+    ];
+    assert_eq!(planning(&app.state.db, true).await, keyed);
+    // The settings end with their transaction: other tenant transactions plan per execution.
+    for _ in 0..4 {
+        assert_eq!(planning(&app.state.db, false).await, per_execution);
+    }
 }
