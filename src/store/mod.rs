@@ -105,7 +105,12 @@ struct KeyPlans {
 }
 
 /// The tables read and written by key during ingestion.
-const KEY_LOOKUP_TABLES: &str = "'contacts', 'conversations', 'messages', 'message_status_events'";
+const KEY_LOOKUP_TABLES: [&str; 4] = [
+    "contacts",
+    "conversations",
+    "messages",
+    "message_status_events",
+];
 
 /// How PostgreSQL plans the statements of a tenant transaction.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -257,17 +262,21 @@ impl Db {
             }
             *last = Some(Instant::now());
         }
-        let sql = format!(
-            "SELECT count(DISTINCT tablename) AS n FROM pg_stats \
-             WHERE schemaname = current_schema() AND attname = 'tenant_id' \
-             AND tablename IN ({KEY_LOOKUP_TABLES})"
-        );
+        let tables: Vec<String> = KEY_LOOKUP_TABLES.iter().map(|t| (*t).to_owned()).collect();
         let found = self
             .conn
-            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .query_one_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT count(DISTINCT tablename) AS n FROM pg_stats \
+                 WHERE schemaname = current_schema() AND attname = 'tenant_id' \
+                 AND tablename::text = ANY($1)",
+                [tables.into()],
+            ))
             .await;
         let ready = match found {
-            Ok(Some(row)) => row.try_get::<i64>("", "n").is_ok_and(|n| n == 4),
+            Ok(Some(row)) => row
+                .try_get::<i64>("", "n")
+                .is_ok_and(|n| n == KEY_LOOKUP_TABLES.len() as i64),
             _ => false,
         };
         if ready {
