@@ -10,7 +10,8 @@
 //! warm-up turn (new contacts, conversations, connection pools), then the database is analysed as
 //! autovacuum would do on a database in service, so the rounds measure steady state. Prints
 //! events/s, latency percentiles, errors and peak RSS of each server per round and over all
-//! rounds, and the ratios.
+//! rounds, and the ratios, with the machine's idle and stolen CPU time (`/proc/stat`) over each
+//! turn: a hypervisor taking CPU away weighs more on the target that needs more of it.
 //!
 //! `cargo build --release --bins && target/release/bench_ingest`
 //! env: WAVAULT_BENCH_DATABASE_URL, WAVAULT_BENCH_SECS (per target per round, default 10),
@@ -124,6 +125,66 @@ struct Outcome {
     errors: usize,
     latencies_us: Vec<u64>,
     secs: f64,
+    /// The machine's CPU time over the turn (all processes, the hypervisor's steal included).
+    cpu: CpuShare,
+}
+
+/// Shares of the machine's CPU time over an interval, from `/proc/stat` (Linux; zero elsewhere).
+#[derive(Clone, Copy, Default)]
+struct CpuShare {
+    busy: u64,
+    idle: u64,
+    steal: u64,
+}
+
+impl CpuShare {
+    /// Jiffies since boot: (busy, idle + iowait, steal).
+    fn now() -> Self {
+        let text = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let fields: Vec<u64> = text
+            .lines()
+            .find(|l| l.starts_with("cpu "))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .filter_map(|f| f.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let at = |i: usize| fields.get(i).copied().unwrap_or(0);
+        // user nice system idle iowait irq softirq steal (guest time is within user).
+        Self {
+            busy: at(0) + at(1) + at(2) + at(5) + at(6),
+            idle: at(3) + at(4),
+            steal: at(7),
+        }
+    }
+
+    fn since(self, start: Self) -> Self {
+        Self {
+            busy: self.busy.saturating_sub(start.busy),
+            idle: self.idle.saturating_sub(start.idle),
+            steal: self.steal.saturating_sub(start.steal),
+        }
+    }
+
+    fn add(self, other: Self) -> Self {
+        Self {
+            busy: self.busy + other.busy,
+            idle: self.idle + other.idle,
+            steal: self.steal + other.steal,
+        }
+    }
+
+    /// "idle % / steal %" of the interval.
+    fn describe(self) -> String {
+        let total = (self.busy + self.idle + self.steal).max(1) as f64;
+        format!(
+            "{:.0} / {:.0}",
+            100.0 * self.idle as f64 / total,
+            100.0 * self.steal as f64 / total
+        )
+    }
 }
 
 /// One target under load: its URL, and the next body to send, which carries over between
@@ -169,6 +230,7 @@ async fn load(
     let errors = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(secs);
     let started = Instant::now();
+    let cpu_start = CpuShare::now();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (client, url, bodies, next, errors) = (
@@ -208,12 +270,14 @@ async fn load(
     for t in tasks {
         latencies_us.extend(t.await.unwrap_or_default());
     }
+    let cpu = CpuShare::now().since(cpu_start);
     latencies_us.sort_unstable();
     Outcome {
         events: latencies_us.len(),
         errors: errors.load(Ordering::Relaxed),
         latencies_us,
         secs: started.elapsed().as_secs_f64(),
+        cpu,
     }
 }
 
@@ -224,8 +288,10 @@ fn merge(outcomes: Vec<Outcome>) -> Outcome {
         errors: 0,
         latencies_us: Vec::new(),
         secs: 0.0,
+        cpu: CpuShare::default(),
     };
     for o in outcomes {
+        all.cpu = all.cpu.add(o.cpu);
         all.events += o.events;
         all.errors += o.errors;
         all.secs += o.secs;
@@ -388,11 +454,12 @@ async fn mean_group_size(port: u16) -> Option<f64> {
 fn report(name: &str, o: &Outcome, rss: &str) -> f64 {
     let rate = o.events as f64 / o.secs;
     println!(
-        "| {name} | {rate:.0} | {:.1} | {:.1} | {:.1} | {} | {rss} |",
+        "| {name} | {rate:.0} | {:.1} | {:.1} | {:.1} | {} | {rss} | {} |",
         pct(&o.latencies_us, 0.50),
         pct(&o.latencies_us, 0.95),
         pct(&o.latencies_us, 0.99),
-        o.errors
+        o.errors,
+        o.cpu.describe()
     );
     rate
 }
@@ -463,8 +530,10 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "concurrency {concurrency}, {rounds} rounds of {secs} s per target after a {warmup} s warm-up each, {TENANTS} tenants, PostgreSQL"
     );
-    println!("| round | target | events/s | p50 ms | p95 ms | p99 ms | errors | ratio |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| round | target | events/s | p50 ms | p95 ms | p99 ms | errors | ratio | CPU idle / steal % |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for round in 1..=rounds {
         let (first, second) = if round % 2 == 1 {
             (&mut wavault, &mut bare)
@@ -486,13 +555,14 @@ async fn main() -> anyhow::Result<()> {
                 String::new()
             };
             println!(
-                "| {round} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {ratio} |",
+                "| {round} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {ratio} | {} |",
                 t.name,
                 t.last_rate(),
                 pct(&o.latencies_us, 0.50),
                 pct(&o.latencies_us, 0.95),
                 pct(&o.latencies_us, 0.99),
-                o.errors
+                o.errors,
+                o.cpu.describe()
             );
         }
     }
@@ -504,8 +574,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!("\nall rounds:");
-    println!("| target | events/s | p50 ms | p95 ms | p99 ms | errors | server peak RSS MiB |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| target | events/s | p50 ms | p95 ms | p99 ms | errors | server peak RSS MiB | CPU idle / steal % |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let w_rate = report(wavault.name, &merge(wavault.rounds), &rss.0.to_string());
     let b_rate = report(bare.name, &merge(bare.rounds), &rss.1.to_string());
     println!("\nratio wavault / baseline: {:.2}", w_rate / b_rate);
