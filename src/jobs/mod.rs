@@ -1,4 +1,5 @@
-//! Background jobs: due tenant wipes, message retention, billing-record retention.
+//! Background jobs: due tenant wipes, message retention, billing-record retention, and pending
+//! delivery statuses whose message has been stored since.
 //!
 //! [`run_due`] runs them once under a database lock, so however many instances call it only one
 //! works at a time (`wavault jobs run-due`); [`spawn_loop`] calls it on an interval inside
@@ -15,6 +16,7 @@ use uuid::Uuid;
 
 use crate::identity::Actor;
 use crate::state::AppState;
+use crate::store::platform::STATUS_DELETED;
 use crate::wipe::{self, WipeError};
 
 /// Name of the single-runner lock.
@@ -34,6 +36,8 @@ pub struct JobReport {
     pub messages_purged: u64,
     pub status_events_purged: u64,
     pub billing_records_purged: u64,
+    /// Pending delivery statuses applied to their message (see [`reconcile_statuses`]).
+    pub statuses_reconciled: u64,
 }
 
 /// The actor jobs act as in audit records and certificates.
@@ -71,6 +75,7 @@ async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
     shred_deleted(state).await?;
     let messages = retention::purge_messages(state, &actor).await?;
     let billing = retention::purge_billing(state, &actor).await?;
+    let statuses_reconciled = reconcile_statuses(state).await?;
     let report = JobReport {
         ran: true,
         wipes_executed: wipes.executed,
@@ -79,6 +84,7 @@ async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
         messages_purged: messages.messages,
         status_events_purged: messages.status_events,
         billing_records_purged: billing,
+        statuses_reconciled,
     };
     tracing::info!(
         wipes_executed = report.wipes_executed,
@@ -86,6 +92,7 @@ async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
         messages_purged = report.messages_purged,
         status_events_purged = report.status_events_purged,
         billing_records_purged = report.billing_records_purged,
+        statuses_reconciled = report.statuses_reconciled,
         "jobs ran"
     );
     Ok(report)
@@ -144,19 +151,70 @@ impl JobLoop {
 /// Deletes the shred key of every wiped tenant; catches a wipe that committed but crashed before
 /// removing the file.
 async fn shred_deleted(state: &AppState) -> Result<(), WipeError> {
+    for id in tenant_ids(state, |status| status == STATUS_DELETED).await? {
+        if let Err(e) = state.keys.shred(id) {
+            tracing::error!(tenant_id = %id, error = %e, "cannot delete a wiped tenant's shred key");
+        }
+    }
+    Ok(())
+}
+
+/// Ids of every tenant whose status passes `keep`, read a page at a time.
+async fn tenant_ids(
+    state: &AppState,
+    keep: impl Fn(&str) -> bool,
+) -> Result<Vec<Uuid>, crate::store::StoreError> {
+    let mut ids = Vec::new();
     let mut after = None;
     loop {
         let page = state.db.list_tenants(after, 500).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
-        for t in page
-            .iter()
-            .filter(|t| t.status == crate::store::platform::STATUS_DELETED)
-        {
-            if let Err(e) = state.keys.shred(t.id) {
-                tracing::error!(tenant_id = %t.id, error = %e, "cannot delete a wiped tenant's shred key");
+        ids.extend(page.iter().filter(|t| keep(&t.status)).map(|t| t.id));
+    }
+    Ok(ids)
+}
+
+/// Pending statuses reconciled per tenant transaction.
+const RECONCILE_BATCH: u64 = 500;
+
+/// Applies, tenant by tenant, the delivery statuses still waiting for a message that has been
+/// stored since. On PostgreSQL a status and its message committed at the same moment by two
+/// transactions can each miss the other; this run closes that gap. Each batch is its own
+/// transaction; a tenant that fails is logged and the others go on.
+pub async fn reconcile_statuses(state: &AppState) -> Result<u64, WipeError> {
+    let now = state.clock.now_ms();
+    let mut total = 0;
+    for id in tenant_ids(state, |status| status != STATUS_DELETED).await? {
+        match reconcile_tenant(state, id, now).await {
+            Ok(n) => total += n,
+            Err(e) => {
+                tracing::warn!(tenant_id = %id, error = %e, "pending statuses not reconciled");
             }
         }
     }
-    Ok(())
+    if total > 0 {
+        tracing::info!(statuses = total, "pending delivery statuses applied");
+    }
+    Ok(total)
+}
+
+async fn reconcile_tenant(
+    state: &AppState,
+    tenant_id: Uuid,
+    now: i64,
+) -> Result<u64, crate::store::StoreError> {
+    let keys = state.keys.for_tenant(tenant_id).await?;
+    let mut total = 0;
+    loop {
+        let tx = state.db.tenant(tenant_id).await?;
+        let (seen, applied) = tx
+            .reconcile_pending_statuses(&keys, RECONCILE_BATCH, now)
+            .await?;
+        tx.commit().await?;
+        total += applied as u64;
+        if seen < RECONCILE_BATCH {
+            return Ok(total);
+        }
+    }
 }

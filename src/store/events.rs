@@ -158,14 +158,14 @@ impl TenantTx {
 
     /// Applies pending statuses whose message has been stored since, up to `limit` of them.
     /// On PostgreSQL a status and its message committed at the same moment by two transactions
-    /// can each miss the other; a periodic run of this closes that gap. Returns how many
-    /// statuses changed a message.
+    /// can each miss the other; the job loop's run of this closes that gap. Returns how many
+    /// wamids it linked (below `limit`: none are left) and how many statuses changed a message.
     pub async fn reconcile_pending_statuses(
         &self,
         keys: &TenantKeys,
         limit: u64,
         now: i64,
-    ) -> StoreResult<usize> {
+    ) -> StoreResult<(u64, usize)> {
         let stored = Query::select()
             .column(messages::Column::WamidBidx)
             .from(messages::Entity)
@@ -183,6 +183,7 @@ impl TenantTx {
             .into_tuple()
             .all(self.conn())
             .await?;
+        let seen = bidxs.len() as u64;
         let mut applied = 0;
         for bidx in bidxs {
             let candidates = [bidx];
@@ -192,7 +193,7 @@ impl TenantTx {
                     .await?;
             }
         }
-        Ok(applied)
+        Ok((seen, applied))
     }
 
     /// Delivery history of a message, oldest first.

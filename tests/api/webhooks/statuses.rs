@@ -13,16 +13,18 @@ async fn post_ok(app: &TestApp, body: &serde_json::Value) {
     assert_eq!(s, 200, "{b}");
 }
 
-#[tokio::test]
-async fn statuses_never_regress_and_are_recorded_once() {
+/// An app with tenant `acme`, its number, and one inbound message `wamid`.
+async fn app_with_inbound(wamid: &str) -> (TestApp, TestTenant) {
     let app = spawn_app().await;
     let t = app.create_tenant("acme").await;
     register_number(&app, &t, PNID).await;
-    post_ok(
-        &app,
-        &inbound_text(PNID, "15551230001", "wamid.s1", "hello", TS),
-    )
-    .await;
+    post_ok(&app, &inbound_text(PNID, "15551230001", wamid, "hello", TS)).await;
+    (app, t)
+}
+
+#[tokio::test]
+async fn statuses_never_regress_and_are_recorded_once() {
+    let (app, t) = app_with_inbound("wamid.s1").await;
 
     post_ok(&app, &status_update(PNID, "wamid.s1", "read", TS + 2)).await;
     post_ok(&app, &status_update(PNID, "wamid.s1", "delivered", TS + 1)).await;
@@ -130,16 +132,31 @@ async fn the_outbound_path_applies_pending_statuses_through_the_store() {
     assert_eq!(out.status.as_deref(), Some("failed"));
 }
 
+/// Stores an outbound message in the conversation of `wamid.in` the way a send does, without
+/// applying the statuses already pending for it (what a concurrent commit can miss).
+async fn send_unseen(app: &TestApp, t: &TestTenant, wamid: &str) {
+    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
+    let inbound = stored_message(app, t.id, "wamid.in").await.unwrap();
+    let content = json!({"type": "text", "text": {"body": "reply"}});
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    let new = NewMessage {
+        conversation_id: inbound.conversation_id,
+        contact_id: inbound.contact_id,
+        direction: DIRECTION_OUTBOUND,
+        msg_type: "text",
+        wamid: Some(wamid),
+        content: &content,
+        status: Some("sent"),
+        status_rank: 1,
+        sent_at: START_MS,
+    };
+    tx.insert_message(&keys, new, START_MS).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_status_missed_by_a_concurrent_send_is_reconciled_later() {
-    let app = spawn_app().await;
-    let t = app.create_tenant("acme").await;
-    register_number(&app, &t, PNID).await;
-    post_ok(
-        &app,
-        &inbound_text(PNID, "15551230001", "wamid.in", "hello", TS),
-    )
-    .await;
+    let (app, t) = app_with_inbound("wamid.in").await;
     post_ok(
         &app,
         &status_update(PNID, "wamid.raced", "delivered", TS + 5),
@@ -148,39 +165,54 @@ async fn a_status_missed_by_a_concurrent_send_is_reconciled_later() {
 
     // A sender that stored its message without seeing the pending status (the race).
     let keys = app.state.keys.for_tenant(t.id).await.unwrap();
-    let inbound = stored_message(&app, t.id, "wamid.in").await.unwrap();
-    let content = json!({"type": "text", "text": {"body": "reply"}});
-    let tx = app.state.db.tenant(t.id).await.unwrap();
-    let new = NewMessage {
-        conversation_id: inbound.conversation_id,
-        contact_id: inbound.contact_id,
-        direction: DIRECTION_OUTBOUND,
-        msg_type: "text",
-        wamid: Some("wamid.raced"),
-        content: &content,
-        status: Some("sent"),
-        status_rank: 1,
-        sent_at: START_MS,
-    };
-    tx.insert_message(&keys, new, START_MS).await.unwrap();
-    tx.commit().await.unwrap();
+    send_unseen(&app, &t, "wamid.raced").await;
     let m = stored_message(&app, t.id, "wamid.raced").await.unwrap();
     assert_eq!(m.status.as_deref(), Some("sent"));
 
+    // The job loop's run applies it, once.
+    let report = wavault::jobs::run_due(&app.state).await.unwrap();
+    assert!(report.ran);
+    assert_eq!(report.statuses_reconciled, 1);
+    let m = stored_message(&app, t.id, "wamid.raced").await.unwrap();
+    assert_eq!(m.status.as_deref(), Some("delivered"));
+    let again = wavault::jobs::run_due(&app.state).await.unwrap();
+    assert_eq!(again.statuses_reconciled, 0);
     let tx = app.state.db.tenant(t.id).await.unwrap();
     assert_eq!(
         tx.reconcile_pending_statuses(&keys, 100, START_MS)
             .await
             .unwrap(),
-        1
-    );
-    assert_eq!(
-        tx.reconcile_pending_statuses(&keys, 100, START_MS)
-            .await
-            .unwrap(),
-        0
+        (0, 0)
     );
     tx.commit().await.unwrap();
-    let m = stored_message(&app, t.id, "wamid.raced").await.unwrap();
-    assert_eq!(m.status.as_deref(), Some("delivered"));
+}
+
+#[tokio::test]
+async fn reconciling_goes_through_every_pending_status_in_batches() {
+    let (app, t) = app_with_inbound("wamid.in").await;
+    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
+    // Three statuses that arrived first, then their messages stored without seeing them.
+    for i in 0..3 {
+        let wamid = format!("wamid.raced{i}");
+        post_ok(&app, &status_update(PNID, &wamid, "read", TS + 5)).await;
+        send_unseen(&app, &t, &wamid).await;
+    }
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    let first = tx
+        .reconcile_pending_statuses(&keys, 2, START_MS)
+        .await
+        .unwrap();
+    let second = tx
+        .reconcile_pending_statuses(&keys, 2, START_MS)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(first, (2, 2));
+    assert_eq!(second, (1, 1));
+    for i in 0..3 {
+        let m = stored_message(&app, t.id, &format!("wamid.raced{i}"))
+            .await
+            .unwrap();
+        assert_eq!(m.status.as_deref(), Some("read"));
+    }
 }
