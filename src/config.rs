@@ -73,6 +73,7 @@ pub struct CryptoSettings {
     pub master_keys_file: String,
     pub active_key: String,
     pub key_cache_capacity: usize,
+    pub key_cache_ttl_secs: u64,
     pub tenant_key_dir: String,
     pub certificate_key: SecretString,
     pub certificate_key_file: String,

@@ -13,9 +13,14 @@ pub struct KeyService {
     ring: Arc<MasterKeyRing>,
     shred: Arc<ShredStore>,
     cache: Arc<KeyCache>,
+    /// How long cached keys are used before they are read again.
+    max_age_ms: i64,
     db: Db,
     clock: SharedClock,
 }
+
+/// Default of [`KeyService::with_max_age`] (`crypto.key_cache_ttl_secs`).
+pub const DEFAULT_KEY_CACHE_TTL_SECS: u64 = 60;
 
 impl std::fmt::Debug for KeyService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -37,9 +42,18 @@ impl KeyService {
             ring: Arc::new(ring),
             shred: Arc::new(shred),
             cache: Arc::new(KeyCache::new(capacity.max(1))),
+            max_age_ms: secs_to_ms(DEFAULT_KEY_CACHE_TTL_SECS),
             db,
             clock,
         }
+    }
+
+    /// Cached keys are read again from the database once they are older than `secs`, so key
+    /// versions added (rotation) or destroyed (wipe) through another instance are used here
+    /// within that time.
+    pub fn with_max_age(mut self, secs: u64) -> Self {
+        self.max_age_ms = secs_to_ms(secs);
+        self
     }
 
     pub fn ring(&self) -> &MasterKeyRing {
@@ -48,7 +62,11 @@ impl KeyService {
 
     /// The tenant's key versions, from the cache or unwrapped from the database.
     pub async fn for_tenant(&self, tenant_id: Uuid) -> StoreResult<Arc<TenantKeys>> {
-        if let Some(keys) = self.cache.get(&tenant_id) {
+        let now = self.clock.now_ms();
+        if let Some(keys) = self
+            .cache
+            .get(&tenant_id, now.saturating_sub(self.max_age_ms))
+        {
             return Ok(keys);
         }
         let rows = key_rows::live_versions(self.db.conn(), tenant_id).await?;
@@ -67,7 +85,7 @@ impl KeyService {
             versions.push((row.version, dek));
         }
         let keys = Arc::new(TenantKeys::new(tenant_id, versions, active)?);
-        self.cache.insert(keys.clone());
+        self.cache.insert(keys.clone(), now);
         Ok(keys)
     }
 
@@ -159,4 +177,8 @@ impl KeyService {
 async fn txn_commit(txn: sea_orm::DatabaseTransaction) -> StoreResult<()> {
     sea_orm::TransactionSession::commit(txn).await?;
     Ok(())
+}
+
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX)
 }

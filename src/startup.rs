@@ -128,7 +128,8 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
         settings.crypto.key_cache_capacity,
         db.clone(),
         clock.clone(),
-    );
+    )
+    .with_max_age(settings.crypto.key_cache_ttl_secs);
     let throttle = LoginThrottle::new(
         settings.auth.max_failed_logins,
         settings.auth.failed_login_window_secs,

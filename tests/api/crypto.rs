@@ -242,6 +242,47 @@ async fn tenant_rotation_interrupted_and_resumed_keeps_everything_readable() {
     assert_eq!(s, 200);
 }
 
+async fn active_version(app: &TestApp, t: &TestTenant) -> i32 {
+    app.state
+        .keys
+        .for_tenant(t.id)
+        .await
+        .unwrap()
+        .active_version()
+}
+
+#[tokio::test]
+async fn a_key_version_added_through_another_instance_is_used_once_the_cache_ages_out() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("rotor").await;
+    register(&app, &t, PNID_A).await;
+    let ttl = i64::try_from(app.state.settings.crypto.key_cache_ttl_secs).unwrap();
+    assert!(ttl > 0);
+    assert_eq!(active_version(&app, &t).await, 1);
+
+    // Another instance: same database and shred keys, its own cache.
+    let other = app.other_key_service();
+    assert_eq!(other.add_version(t.id).await.unwrap(), 2);
+
+    // Within the cache's lifetime this instance still writes with version 1...
+    app.clock.advance_secs(ttl);
+    assert_eq!(active_version(&app, &t).await, 1);
+    // ...and once it has aged out, with version 2.
+    app.clock.advance_secs(1);
+    assert_eq!(active_version(&app, &t).await, 2);
+    let now_s = wavault::clock::Clock::now_secs(&app.clock);
+    deliver(
+        &app,
+        &inbound(PNID_A, "447900110001", "Person", "wamid.K1", "hi", now_s),
+    )
+    .await;
+    let versions = stored_versions(&app, t.id).await;
+    assert!(
+        !versions.is_empty() && versions.iter().all(|v| *v == 2),
+        "{versions:?}"
+    );
+}
+
 #[tokio::test]
 async fn master_rotation_rewraps_data_keys_without_touching_data() {
     let app = spawn_app().await;

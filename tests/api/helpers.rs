@@ -105,6 +105,18 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 impl TestApp {
+    /// The key service of another instance (or a restart): same database, shred keys, master
+    /// keys and clock, its own cache.
+    pub fn other_key_service(&self) -> wavault::keys::KeyService {
+        wavault::keys::KeyService::new(
+            wavault::crypto::MasterKeyRing::parse(MASTER_KEYS, "k1").expect("master keys"),
+            wavault::shred::ShredStore::new(&self.state.settings.crypto.tenant_key_dir),
+            10,
+            self.state.db.clone(),
+            std::sync::Arc::new(self.clock.clone()),
+        )
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -6,8 +6,6 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use wavault::clock::Clock;
-use wavault::crypto::MasterKeyRing;
-use wavault::keys::KeyService;
 use wavault::store::sealed::{col, place};
 
 use super::seed::{Seeded, connect, counts, seed_content, snapshot};
@@ -204,13 +202,7 @@ async fn wipe_empties_every_tenant_table_keeps_billing_and_leaves_the_other_tena
     // Crypto-shredding: every key version is gone, for this service and for a restarted one.
     assert!(wrapped_keys(app, f.a.id).await.iter().all(Option::is_none));
     assert!(app.state.keys.for_tenant(f.a.id).await.is_err());
-    let restarted = KeyService::new(
-        MasterKeyRing::parse(MASTER_KEYS, "k1").unwrap(),
-        wavault::shred::ShredStore::new(&app.state.settings.crypto.tenant_key_dir),
-        10,
-        app.state.db.clone(),
-        std::sync::Arc::new(app.clock.clone()),
-    );
+    let restarted = app.other_key_service();
     assert!(restarted.for_tenant(f.a.id).await.is_err());
     // A backup taken before the wipe holds these wrapped keys: with the tenant's shred key gone
     // they no longer open, even with every master key, while the other tenant's still do.
