@@ -131,6 +131,8 @@ pub async fn build_state(settings: Settings, clock: SharedClock) -> anyhow::Resu
     )
     .with_max_age(settings.crypto.key_cache_ttl_secs);
     let throttle = LoginThrottle::new(
+        db.clone(),
+        &settings.auth.jwt_secret,
         settings.auth.max_failed_logins,
         settings.auth.failed_login_window_secs,
     );

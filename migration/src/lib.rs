@@ -3,6 +3,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_schema;
 mod m20261127_000002_rls;
+mod m20261206_000003_login_failures;
 pub mod schema;
 
 pub struct Migrator;
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_schema::Migration),
             Box::new(m20261127_000002_rls::Migration),
+            Box::new(m20261206_000003_login_failures::Migration),
         ]
     }
 }

@@ -1,5 +1,5 @@
-//! Background jobs: due tenant wipes, message retention, billing-record retention, and pending
-//! delivery statuses whose message has been stored since.
+//! Background jobs: due tenant wipes, message retention, billing-record retention, pending
+//! delivery statuses whose message has been stored since, and expired failed sign-in counts.
 //!
 //! [`run_due`] runs them once under a database lock, so however many instances call it only one
 //! works at a time (`wavault jobs run-due`); [`spawn_loop`] calls it on an interval inside
@@ -38,6 +38,8 @@ pub struct JobReport {
     pub billing_records_purged: u64,
     /// Pending delivery statuses applied to their message (see [`reconcile_statuses`]).
     pub statuses_reconciled: u64,
+    /// Failed sign-in counts whose window had ended.
+    pub login_failures_purged: u64,
 }
 
 /// The actor jobs act as in audit records and certificates.
@@ -76,6 +78,7 @@ async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
     let messages = retention::purge_messages(state, &actor).await?;
     let billing = retention::purge_billing(state, &actor).await?;
     let statuses_reconciled = reconcile_statuses(state).await?;
+    let login_failures_purged = state.throttle.purge(state.clock.now_ms()).await?;
     let report = JobReport {
         ran: true,
         wipes_executed: wipes.executed,
@@ -85,6 +88,7 @@ async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
         status_events_purged: messages.status_events,
         billing_records_purged: billing,
         statuses_reconciled,
+        login_failures_purged,
     };
     tracing::info!(
         wipes_executed = report.wipes_executed,

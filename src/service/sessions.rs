@@ -131,7 +131,7 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
         account_key.clone(),
         format!("ip:{}", input.ip.as_deref().unwrap_or("-")),
     ];
-    if let Some(secs) = state.throttle.retry_after(&throttle_keys, now) {
+    if let Some(secs) = state.throttle.retry_after(&throttle_keys, now).await? {
         return Err(ApiError::too_many(secs));
     }
     let tenant = match &input.tenant {
@@ -177,7 +177,7 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
     };
 
     let Some(account) = account.as_ref().filter(|a| password_ok && !a.disabled) else {
-        state.throttle.record_failure(&throttle_keys, now);
+        state.throttle.record_failure(&throttle_keys, now).await?;
         if input.tenant.is_none() || tenant_id.is_some() {
             audit(state, tenant_id, fail("invalid_credentials")).await?;
         }
@@ -198,7 +198,7 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
             return Err(ApiError::unauthorized("totp_required"));
         };
         if !consume_totp(state, account, code).await? {
-            state.throttle.record_failure(&throttle_keys, now);
+            state.throttle.record_failure(&throttle_keys, now).await?;
             audit(state, tenant_id, fail("invalid_totp")).await?;
             return Err(ApiError::unauthorized("invalid_totp"));
         }
@@ -207,7 +207,7 @@ pub async fn login(state: &AppState, input: LoginInput) -> ApiResult<Tokens> {
         let new_hash = crate::identity::hash_password(state, &input.password).await?;
         store_password_hash(state, account, &new_hash).await?;
     }
-    state.throttle.record_success(&account_key);
+    state.throttle.record_success(&account_key).await?;
     let tokens = open_session(state, account.id, account.tenant_id, account.role).await?;
     audit(
         state,

@@ -29,6 +29,7 @@ pub mod events;
 pub mod grants;
 pub mod inbox;
 pub mod keys;
+pub mod login_failures;
 pub mod messages;
 pub mod numbers;
 pub mod platform;

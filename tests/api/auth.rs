@@ -1,4 +1,5 @@
 //! Sign-in, sessions, tokens, TOTP and throttling.
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -252,6 +253,86 @@ async fn require_totp_confines_users_without_it_to_enrolment() {
 }
 
 // --- throttling ---
+
+#[tokio::test]
+async fn instances_share_one_failed_sign_in_budget() {
+    let app = spawn_app().await;
+    let other = app.second_instance().await;
+    let t = app.create_tenant("acme").await;
+    let email = "owner@acme.example";
+    // Failures spread over two instances count against one budget (5 in the test config).
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &app } else { &other };
+        let (s, _) = status_json(
+            node.login(Some(&t.slug), email, "wrong password here")
+                .await,
+        )
+        .await;
+        assert_eq!(s, 401);
+    }
+    for node in [&app, &other] {
+        assert_eq!(
+            node.login(Some(&t.slug), email, PASSWORD).await.status(),
+            429
+        );
+    }
+    // The table holds neither the address nor the IP, only keyed hashes.
+    let db = Database::connect(&app.db_url).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT key_hash, failures FROM login_failures",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "one row for the account, one for the IP");
+    for r in &rows {
+        let key: Vec<u8> = r.try_get("", "key_hash").unwrap();
+        assert_eq!(key.len(), 32);
+        assert!(!String::from_utf8_lossy(&key).contains("acme"));
+        let failures: i32 = r.try_get("", "failures").unwrap();
+        assert_eq!(failures, 5);
+    }
+
+    // Once the window has passed the job run deletes the counts and sign-in works again.
+    let window = app.state.settings.auth.failed_login_window_secs;
+    app.clock.advance_secs(window);
+    let report = wavault::jobs::run_due(&app.state).await.unwrap();
+    assert_eq!(report.login_failures_purged, 2);
+    assert_eq!(
+        other.login(Some(&t.slug), email, PASSWORD).await.status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_failure_after_the_window_starts_a_new_count() {
+    let app = spawn_app().await;
+    let t = app.create_tenant("acme").await;
+    let email = "owner@acme.example";
+    for _ in 0..4 {
+        app.login(Some(&t.slug), email, "wrong password here").await;
+    }
+    app.clock
+        .advance_secs(app.state.settings.auth.failed_login_window_secs);
+    // Four old failures and four new ones: still under the budget of five.
+    for _ in 0..4 {
+        let (s, _) =
+            status_json(app.login(Some(&t.slug), email, "wrong password here").await).await;
+        assert_eq!(s, 401);
+    }
+    assert_eq!(
+        app.login(Some(&t.slug), email, PASSWORD).await.status(),
+        200
+    );
+    // A success clears the account's count, not the IP's: one more failure from this IP (its
+    // fifth in the window) locks the IP out, for every account.
+    app.login(Some(&t.slug), email, "wrong password here").await;
+    assert_eq!(
+        app.login(Some(&t.slug), email, PASSWORD).await.status(),
+        429
+    );
+}
 
 #[tokio::test]
 async fn repeated_failures_are_throttled_with_retry_after_then_released() {

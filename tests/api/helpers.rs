@@ -81,10 +81,25 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let (db_url, dir) = fresh_database().await;
+    spawn_on(db_url, dir, ManualClock::new(START_MS), extra).await
+}
+
+impl TestApp {
+    /// Another instance of the service on this one's database, sharing its clock.
+    pub async fn second_instance(&self) -> TestApp {
+        spawn_on(self.db_url.clone(), None, self.clock.clone(), &[]).await
+    }
+}
+
+async fn spawn_on(
+    db_url: String,
+    dir: Option<tempfile::TempDir>,
+    clock: ManualClock,
+    extra: &[(&str, &str)],
+) -> TestApp {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let settings = test_settings(&db_url, extra);
-    let clock = ManualClock::new(START_MS);
     let app = Application::build_with_clock(settings, Arc::new(clock.clone()), true)
         .await
         .expect("application builds");
