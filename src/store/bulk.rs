@@ -280,13 +280,13 @@ impl TenantTx {
 }
 
 /// Numbered placeholders in either backend's spelling, so text order need not be bind order.
-struct SqlBuilder {
+pub(crate) struct SqlBuilder {
     backend: DbBackend,
     values: Vec<Value>,
 }
 
 impl SqlBuilder {
-    fn new(backend: DbBackend) -> Self {
+    pub(crate) fn new(backend: DbBackend) -> Self {
         Self {
             backend,
             values: Vec::new(),
@@ -294,7 +294,7 @@ impl SqlBuilder {
     }
 
     /// The placeholder for `value`; on PostgreSQL cast to `pg_type`, so a `VALUES` list is typed.
-    fn bind(&mut self, value: Value, pg_type: &str) -> String {
+    pub(crate) fn bind(&mut self, value: Value, pg_type: &str) -> String {
         self.values.push(value);
         match self.backend {
             DbBackend::Postgres => format!("${}::{pg_type}", self.values.len()),
@@ -576,27 +576,18 @@ impl SqlBuilder {
         }
     }
 
+    /// `sql` with the values bound so far.
+    pub(crate) fn statement(self, sql: String) -> Statement {
+        Statement::from_sql_and_values(self.backend, sql, self.values)
+    }
+
     async fn execute_counted(self, tx: &TenantTx, sql: String) -> StoreResult<u64> {
-        let res = tx
-            .conn()
-            .execute_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                self.values,
-            ))
-            .await?;
+        let res = tx.conn().execute_raw(self.statement(sql)).await?;
         Ok(res.rows_affected())
     }
 
     async fn query(self, tx: &TenantTx, sql: String) -> StoreResult<Vec<QueryResult>> {
-        Ok(tx
-            .conn()
-            .query_all_raw(Statement::from_sql_and_values(
-                self.backend,
-                sql,
-                self.values,
-            ))
-            .await?)
+        Ok(tx.conn().query_all_raw(self.statement(sql)).await?)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Failed sign-in counts in the database, so every instance enforces one budget. Keys arrive
 //! already hashed ([`crate::auth::throttle`]); this module only counts.
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::ConnectionTrait;
 
+use crate::store::bulk::SqlBuilder;
 use crate::store::{Db, StoreResult};
 
 /// One key's count in its current window.
@@ -18,15 +19,16 @@ impl Db {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = vec!["?"; keys.len()].join(", ");
+        let mut b = SqlBuilder::new(self.backend());
+        let marks: Vec<String> = keys
+            .iter()
+            .map(|k| b.bind(k.clone().into(), "bytea"))
+            .collect();
         let sql = format!(
-            "SELECT key_hash, failures, window_start FROM login_failures WHERE key_hash IN ({marks})"
+            "SELECT key_hash, failures, window_start FROM login_failures WHERE key_hash IN ({})",
+            marks.join(", ")
         );
-        let values: Vec<Value> = keys.iter().map(|k| k.clone().into()).collect();
-        let rows = self
-            .conn()
-            .query_all_raw(self.statement(&sql, values))
-            .await?;
+        let rows = self.conn().query_all_raw(b.statement(sql)).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(FailureCount {
@@ -49,68 +51,47 @@ impl Db {
         if keys.is_empty() {
             return Ok(());
         }
-        let rows = vec!["(?, 1, ?)"; keys.len()].join(", ");
+        let mut b = SqlBuilder::new(self.backend());
+        let at = b.bind(now.into(), "bigint");
+        let cutoff = b.bind(window_cutoff.into(), "bigint");
+        let rows: Vec<String> = keys
+            .iter()
+            .map(|k| format!("({}, 1, {at})", b.bind(k.clone().into(), "bytea")))
+            .collect();
         // In the update, `login_failures.*` is the row as it was before this statement.
         let sql = format!(
-            "INSERT INTO login_failures (key_hash, failures, window_start) VALUES {rows} \
+            "INSERT INTO login_failures (key_hash, failures, window_start) VALUES {} \
              ON CONFLICT (key_hash) DO UPDATE SET \
-               failures = CASE WHEN login_failures.window_start <= ? THEN 1 \
+               failures = CASE WHEN login_failures.window_start <= {cutoff} THEN 1 \
                                ELSE login_failures.failures + 1 END, \
-               window_start = CASE WHEN login_failures.window_start <= ? \
+               window_start = CASE WHEN login_failures.window_start <= {cutoff} \
                                    THEN excluded.window_start \
-                                   ELSE login_failures.window_start END"
+                                   ELSE login_failures.window_start END",
+            rows.join(", ")
         );
-        let mut values: Vec<Value> = Vec::with_capacity(keys.len() * 2 + 2);
-        for k in keys {
-            values.push(k.clone().into());
-            values.push(now.into());
-        }
-        values.push(window_cutoff.into());
-        values.push(window_cutoff.into());
-        self.conn()
-            .execute_raw(self.statement(&sql, values))
-            .await?;
+        self.conn().execute_raw(b.statement(sql)).await?;
         Ok(())
     }
 
     /// Forgets `key`'s count (a successful sign-in clears its account's).
     pub async fn clear_login_failures(&self, key: &[u8]) -> StoreResult<()> {
-        let sql = "DELETE FROM login_failures WHERE key_hash = ?";
-        self.conn()
-            .execute_raw(self.statement(sql, vec![key.to_vec().into()]))
-            .await?;
+        let mut b = SqlBuilder::new(self.backend());
+        let sql = format!(
+            "DELETE FROM login_failures WHERE key_hash = {}",
+            b.bind(key.to_vec().into(), "bytea")
+        );
+        self.conn().execute_raw(b.statement(sql)).await?;
         Ok(())
     }
 
     /// Deletes the counts whose window started at or before `window_cutoff`; returns how many.
     pub async fn purge_login_failures(&self, window_cutoff: i64) -> StoreResult<u64> {
-        let sql = "DELETE FROM login_failures WHERE window_start <= ?";
-        let res = self
-            .conn()
-            .execute_raw(self.statement(sql, vec![window_cutoff.into()]))
-            .await?;
+        let mut b = SqlBuilder::new(self.backend());
+        let sql = format!(
+            "DELETE FROM login_failures WHERE window_start <= {}",
+            b.bind(window_cutoff.into(), "bigint")
+        );
+        let res = self.conn().execute_raw(b.statement(sql)).await?;
         Ok(res.rows_affected())
-    }
-
-    /// `sql` written with `?` placeholders, numbered `$1, $2, ...` on PostgreSQL.
-    fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
-        let backend = self.backend();
-        let sql = if backend == DbBackend::Postgres {
-            let mut out = String::with_capacity(sql.len() + 8);
-            let mut n = 0;
-            for ch in sql.chars() {
-                if ch == '?' {
-                    n += 1;
-                    out.push('$');
-                    out.push_str(&n.to_string());
-                } else {
-                    out.push(ch);
-                }
-            }
-            out
-        } else {
-            sql.to_owned()
-        };
-        Statement::from_sql_and_values(backend, sql, values)
     }
 }
