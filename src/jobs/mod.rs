@@ -97,6 +97,7 @@ async fn run_locked(state: &AppState) -> Result<JobReport, WipeError> {
         status_events_purged = report.status_events_purged,
         billing_records_purged = report.billing_records_purged,
         statuses_reconciled = report.statuses_reconciled,
+        login_failures_purged = report.login_failures_purged,
         "jobs ran"
     );
     Ok(report)
@@ -190,7 +191,7 @@ pub async fn reconcile_statuses(state: &AppState) -> Result<u64, WipeError> {
     let now = state.clock.now_ms();
     let mut total = 0;
     for id in tenant_ids(state, |status| status != STATUS_DELETED).await? {
-        match reconcile_tenant(state, id, now).await {
+        match reconcile_tenant(state, id, RECONCILE_BATCH, now).await {
             Ok(n) => total += n,
             Err(e) => {
                 tracing::warn!(tenant_id = %id, error = %e, "pending statuses not reconciled");
@@ -203,21 +204,32 @@ pub async fn reconcile_statuses(state: &AppState) -> Result<u64, WipeError> {
     Ok(total)
 }
 
-async fn reconcile_tenant(
+/// Links and applies one tenant's pending statuses, `batch` wamids per transaction, until none
+/// are left; returns how many changed a message. The tenant's keys are read only when there is
+/// something to apply.
+pub async fn reconcile_tenant(
     state: &AppState,
     tenant_id: Uuid,
+    batch: u64,
     now: i64,
 ) -> Result<u64, crate::store::StoreError> {
-    let keys = state.keys.for_tenant(tenant_id).await?;
+    let mut keys = None;
     let mut total = 0;
     loop {
         let tx = state.db.tenant(tenant_id).await?;
-        let (seen, applied) = tx
-            .reconcile_pending_statuses(&keys, RECONCILE_BATCH, now)
-            .await?;
+        let wamids = tx.linkable_pending_wamids(batch).await?;
+        if wamids.is_empty() {
+            tx.rollback().await?;
+            return Ok(total);
+        }
+        let keys = match &keys {
+            Some(k) => k,
+            None => keys.insert(state.keys.for_tenant(tenant_id).await?),
+        };
+        let applied = tx.link_pending_statuses(keys, &wamids, now).await?;
         tx.commit().await?;
         total += applied as u64;
-        if seen < RECONCILE_BATCH {
+        if (wamids.len() as u64) < batch {
             return Ok(total);
         }
     }

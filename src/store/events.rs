@@ -156,23 +156,17 @@ impl TenantTx {
         Ok(applied)
     }
 
-    /// Applies pending statuses whose message has been stored since, up to `limit` of them.
+    /// Wamid indexes (up to `limit`) of pending statuses whose message has been stored since.
     /// On PostgreSQL a status and its message committed at the same moment by two transactions
-    /// can each miss the other; the job loop's run of this closes that gap. Returns how many
-    /// wamids it linked (below `limit`: none are left) and how many statuses changed a message.
-    pub async fn reconcile_pending_statuses(
-        &self,
-        keys: &TenantKeys,
-        limit: u64,
-        now: i64,
-    ) -> StoreResult<(u64, usize)> {
+    /// can each miss the other; the job run links them with [`Self::link_pending_statuses`].
+    pub async fn linkable_pending_wamids(&self, limit: u64) -> StoreResult<Vec<Vec<u8>>> {
         let stored = Query::select()
             .column(messages::Column::WamidBidx)
             .from(messages::Entity)
             .and_where(messages::Column::TenantId.eq(self.tenant_id()))
             .and_where(messages::Column::WamidBidx.is_not_null())
             .to_owned();
-        let bidxs: Vec<Vec<u8>> = message_status_events::Entity::find()
+        Ok(message_status_events::Entity::find()
             .select_only()
             .column(message_status_events::Column::WamidBidx)
             .distinct()
@@ -182,18 +176,27 @@ impl TenantTx {
             .limit(limit)
             .into_tuple()
             .all(self.conn())
-            .await?;
-        let seen = bidxs.len() as u64;
+            .await?)
+    }
+
+    /// Links the pending statuses of each of `wamid_bidxs` to its stored message and applies
+    /// them; returns how many changed a message.
+    pub async fn link_pending_statuses(
+        &self,
+        keys: &TenantKeys,
+        wamid_bidxs: &[Vec<u8>],
+        now: i64,
+    ) -> StoreResult<usize> {
         let mut applied = 0;
-        for bidx in bidxs {
-            let candidates = [bidx];
+        for bidx in wamid_bidxs {
+            let candidates = [bidx.clone()];
             if let Some(m) = self.message_by_wamid_bidx(&candidates).await? {
                 applied += self
                     .apply_pending_statuses_any(keys, m.id, &candidates, now)
                     .await?;
             }
         }
-        Ok((seen, applied))
+        Ok(applied)
     }
 
     /// Delivery history of a message, oldest first.

@@ -164,7 +164,6 @@ async fn a_status_missed_by_a_concurrent_send_is_reconciled_later() {
     .await;
 
     // A sender that stored its message without seeing the pending status (the race).
-    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
     send_unseen(&app, &t, "wamid.raced").await;
     let m = stored_message(&app, t.id, "wamid.raced").await.unwrap();
     assert_eq!(m.status.as_deref(), Some("sent"));
@@ -178,37 +177,30 @@ async fn a_status_missed_by_a_concurrent_send_is_reconciled_later() {
     let again = wavault::jobs::run_due(&app.state).await.unwrap();
     assert_eq!(again.statuses_reconciled, 0);
     let tx = app.state.db.tenant(t.id).await.unwrap();
-    assert_eq!(
-        tx.reconcile_pending_statuses(&keys, 100, START_MS)
-            .await
-            .unwrap(),
-        (0, 0)
-    );
-    tx.commit().await.unwrap();
+    assert!(tx.linkable_pending_wamids(100).await.unwrap().is_empty());
+    tx.rollback().await.unwrap();
 }
 
 #[tokio::test]
 async fn reconciling_goes_through_every_pending_status_in_batches() {
     let (app, t) = app_with_inbound("wamid.in").await;
-    let keys = app.state.keys.for_tenant(t.id).await.unwrap();
     // Three statuses that arrived first, then their messages stored without seeing them.
     for i in 0..3 {
         let wamid = format!("wamid.raced{i}");
         post_ok(&app, &status_update(PNID, &wamid, "read", TS + 5)).await;
         send_unseen(&app, &t, &wamid).await;
     }
+    // Batches of two: two transactions, the second one short, which ends the loop.
     let tx = app.state.db.tenant(t.id).await.unwrap();
-    let first = tx
-        .reconcile_pending_statuses(&keys, 2, START_MS)
+    assert_eq!(tx.linkable_pending_wamids(100).await.unwrap().len(), 3);
+    tx.rollback().await.unwrap();
+    let applied = wavault::jobs::reconcile_tenant(&app.state, t.id, 2, START_MS)
         .await
         .unwrap();
-    let second = tx
-        .reconcile_pending_statuses(&keys, 2, START_MS)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(first, (2, 2));
-    assert_eq!(second, (1, 1));
+    assert_eq!(applied, 3);
+    let tx = app.state.db.tenant(t.id).await.unwrap();
+    assert!(tx.linkable_pending_wamids(100).await.unwrap().is_empty());
+    tx.rollback().await.unwrap();
     for i in 0..3 {
         let m = stored_message(&app, t.id, &format!("wamid.raced{i}"))
             .await
