@@ -254,6 +254,11 @@ async fn require_totp_confines_users_without_it_to_enrolment() {
 
 // --- throttling ---
 
+/// A sign-in with a wrong password: its status and body.
+async fn wrong_password(app: &TestApp, slug: &str, email: &str) -> (u16, Value) {
+    status_json(app.login(Some(slug), email, "wrong password here").await).await
+}
+
 #[tokio::test]
 async fn instances_share_one_failed_sign_in_budget() {
     let app = spawn_app().await;
@@ -263,11 +268,7 @@ async fn instances_share_one_failed_sign_in_budget() {
     // Failures spread over two instances count against one budget (5 in the test config).
     for i in 0..5 {
         let node = if i % 2 == 0 { &app } else { &other };
-        let (s, _) = status_json(
-            node.login(Some(&t.slug), email, "wrong password here")
-                .await,
-        )
-        .await;
+        let (s, _) = wrong_password(node, &t.slug, email).await;
         assert_eq!(s, 401);
     }
     for node in [&app, &other] {
@@ -311,14 +312,13 @@ async fn a_failure_after_the_window_starts_a_new_count() {
     let t = app.create_tenant("acme").await;
     let email = "owner@acme.example";
     for _ in 0..4 {
-        app.login(Some(&t.slug), email, "wrong password here").await;
+        wrong_password(&app, &t.slug, email).await;
     }
     app.clock
         .advance_secs(app.state.settings.auth.failed_login_window_secs);
     // Four old failures and four new ones: still under the budget of five.
     for _ in 0..4 {
-        let (s, _) =
-            status_json(app.login(Some(&t.slug), email, "wrong password here").await).await;
+        let (s, _) = wrong_password(&app, &t.slug, email).await;
         assert_eq!(s, 401);
     }
     assert_eq!(
@@ -327,7 +327,7 @@ async fn a_failure_after_the_window_starts_a_new_count() {
     );
     // A success clears the account's count, not the IP's: one more failure from this IP (its
     // fifth in the window) locks the IP out, for every account.
-    app.login(Some(&t.slug), email, "wrong password here").await;
+    wrong_password(&app, &t.slug, email).await;
     assert_eq!(
         app.login(Some(&t.slug), email, PASSWORD).await.status(),
         429
@@ -340,8 +340,7 @@ async fn repeated_failures_are_throttled_with_retry_after_then_released() {
     let t = app.create_tenant("acme").await;
     let email = "owner@acme.example";
     for _ in 0..5 {
-        let (s, _) =
-            status_json(app.login(Some(&t.slug), email, "wrong password here").await).await;
+        let (s, _) = wrong_password(&app, &t.slug, email).await;
         assert_eq!(s, 401);
     }
     let resp = app.login(Some(&t.slug), email, "wrong password here").await;
